@@ -1,0 +1,19 @@
+include(CMakePackageConfigHelpers)
+install(DIRECTORY include/mer DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS mer_core mer_vision mer_learn mer EXPORT merTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(MER_BUILD_TOOLS)
+  install(TARGETS mer_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+install(DIRECTORY configs DESTINATION ${CMAKE_INSTALL_DATADIR}/mer)
+set(MER_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mer)
+install(EXPORT merTargets NAMESPACE mer:: DESTINATION ${MER_CMAKE_DIR})
+configure_package_config_file(cmake/merConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/merConfig.cmake
+  INSTALL_DESTINATION ${MER_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/merConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/merConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/merConfigVersion.cmake
+  DESTINATION ${MER_CMAKE_DIR})

@@ -1,0 +1,51 @@
+#pragma once
+/// Scoring a finished (or partly finished) run and writing what people read: metrics.json, summary.md.
+#include <mer/eval/metrics.hpp>
+#include <mer/eval/predictions.hpp>
+#include <mer/meta/sample.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mer {
+
+struct FoldScores {
+  std::string fold;
+  std::int64_t n = 0;
+  std::optional<double> accuracy, uf1, uar;
+};
+
+struct RunScores {
+  std::vector<std::string> classes;
+  ConfusionMatrix confusion;             ///< pooled over all folds
+  std::vector<ClassScores> per_class;    ///< pooled
+  std::optional<double> accuracy, uf1, uar;  ///< pooled (MEGC2019)
+  std::vector<FoldScores> folds;
+  std::optional<double> accuracy_fold_mean, uf1_fold_mean, uar_fold_mean;
+  std::int64_t n_samples = 0;
+  /// Free-text flags stamped on every output, e.g. the optimistic protocol warning.
+  std::vector<std::string> notes;
+};
+
+/// Scores predictions: pooled metrics plus per-fold ones (in first-appearance fold order).
+RunScores score_predictions(const std::vector<Prediction>& preds, const std::vector<std::string>& classes);
+
+/// metrics.json: top-level "accuracy", "uf1", "uar" (pooled), "f1_per_class" (class → F1 or null),
+/// "precision_per_class", "recall_per_class", "support_per_class", "confusion" (rows = true),
+/// "fold_mean" {"accuracy","uf1","uar"}, "folds" [...], "n_samples", "n_folds", "classes", "notes".
+std::string metrics_to_json(const RunScores& s);
+
+struct SummaryInfo {
+  std::string title;            ///< e.g. the config name
+  std::string protocol;         ///< "loso"
+  std::vector<SkipRecord> skipped;
+  std::vector<std::string> facts;  ///< extra "key: value" lines (model, params, epochs, seed, ...)
+};
+/// summary.md: headline table, per-class table, confusion matrix as text, per-fold table, skipped list.
+std::string summary_markdown(const RunScores& s, const SummaryInfo& info);
+/// skipped.csv: sample_id, stage, reason.
+std::string skipped_to_csv(const std::vector<SkipRecord>& skipped);
+
+}  // namespace mer

@@ -1,0 +1,56 @@
+#pragma once
+/// STSTNet: Shallow Triple Stream Three-dimensional CNN (Liong et al., FG 2019).
+///
+/// Input: 3 × 28 × 28 (u, v and optical strain of onset → apex). Three parallel 3×3 conv streams with
+/// 3, 5 and 8 filters (padding 2), each ReLU → BatchNorm → 3×3/3 max-pool → dropout; concatenated to
+/// 16 channels, 2×2 average pooling, one linear layer. With batch norm and 3 classes: 1,683 parameters.
+///
+///   model:
+///     type: ststnet
+///     batch_norm: true
+///     dropout: 0.5
+#include <mer/core/config.hpp>
+#include <mer/models/classifier.hpp>
+
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+namespace mer {
+
+struct STSTNetOptions {
+  STSTNetOptions(std::int64_t in_channels = 3, std::int64_t num_classes = 3)
+      : in_channels_(in_channels), num_classes_(num_classes) {}
+  /// Input channels (u, v, strain).
+  TORCH_ARG(std::int64_t, in_channels);
+  /// Output classes.
+  TORCH_ARG(std::int64_t, num_classes);
+  /// Input height and width (28 in the paper); the linear layer's size follows from it.
+  TORCH_ARG(std::int64_t, input_size) = 28;
+  /// Batch normalisation after each stream's ReLU.
+  TORCH_ARG(bool, batch_norm) = true;
+  /// Dropout probability after pooling.
+  TORCH_ARG(double, dropout) = 0.5;
+
+  /// Reads batch_norm and dropout; channels, classes and size come from `spec`.
+  static STSTNetOptions from_config(const ConfigNode& node, const ModelSpec& spec);
+};
+
+class STSTNetImpl : public Classifier {
+ public:
+  explicit STSTNetImpl(const STSTNetOptions& options = {});
+  torch::Tensor forward(torch::Tensor x) override;
+  const STSTNetOptions& options() const { return options_; }
+
+ private:
+  STSTNetOptions options_;
+  torch::nn::Conv2d stream3{nullptr}, stream5{nullptr}, stream8{nullptr};
+  torch::nn::BatchNorm2d bn3{nullptr}, bn5{nullptr}, bn8{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(STSTNet);
+
+}  // namespace mer

@@ -1,0 +1,64 @@
+#pragma once
+/// Stage: one step of preprocessing, applied to one sample at a time.
+///
+/// A sample travels through the pipeline as an Item: named cv::Mats ("onset", "apex", "landmarks",
+/// "flow", ...). Each stage declares the names it reads and writes; Pipeline checks the chain when it is
+/// built, before any frame is decoded. A deterministic stage has a fingerprint (its resolved options and
+/// an algorithm version) that keys the on-disk cache.
+///
+/// Conventions for item entries:
+///   frames ("onset", "apex", ...)   CV_8UC1 or CV_8UC3
+///   "face"                          CV_32FC1 1x4: x, y, width, height of the detected face
+///   "landmarks"                     CV_32FC2 68x1: dlib 68-point order, in the current frame coordinates
+///   "flow"                          CV_32FC2: (u, v) in pixels of the current grid
+///   "strain", "magnitude"           CV_32FC1
+#include <mer/core/config.hpp>
+#include <mer/core/registry.hpp>
+#include <mer/meta/sample.hpp>
+
+#include <opencv2/core.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mer {
+
+struct Item {
+  std::map<std::string, cv::Mat> mats;
+
+  bool has(const std::string& key) const { return mats.count(key) > 0; }
+  /// The entry `key`; InternalError if absent (the pipeline's chain check makes that a bug).
+  const cv::Mat& at(const std::string& key) const;
+  cv::Mat& at(const std::string& key);
+};
+
+/// An expected per-sample failure (no face found, unreadable frame): recorded as a skip under
+/// `on_error: skip`, fatal under `on_error: fail`.
+class SampleError : public DataError {
+ public:
+  using DataError::DataError;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  /// Registry name ("flow").
+  virtual std::string type() const = 0;
+  virtual std::vector<std::string> reads() const = 0;
+  virtual std::vector<std::string> writes() const = 0;
+  /// Resolved options plus an algorithm version; changes whenever the output would.
+  virtual std::string fingerprint() const = 0;
+  virtual bool deterministic() const { return true; }
+  /// Transforms `item` in place. Must be safe to call concurrently from several threads.
+  /// Throws SampleError for expected per-sample failures.
+  virtual void apply(const SampleMeta& sample, Item& item) const = 0;
+};
+
+using StageRegistry = Registry<Stage>;
+/// Adds frames, detect_face, landmarks, align, flow, strain, resize.
+void register_builtin_stages(StageRegistry& registry);
+const StageRegistry& builtin_stages();
+
+}  // namespace mer

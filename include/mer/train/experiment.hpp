@@ -1,0 +1,79 @@
+#pragma once
+/// Experiment: the one fold loop. dataset → preprocess → protocol folds → per fold: fresh model (seed
+/// derived from the base seed and the fold name), fit for the fixed budget, predict the test subject,
+/// write folds/<fold>.csv → pooled metrics and the report.
+///
+/// Torch-free on purpose: the CLI includes this header only.
+///
+/// A config has these sections (see configs/): dataset, preprocess, model, train, protocol, runtime.
+///   runtime:
+///     seed: 1
+///     threads: 0          # 0: all cores (LibTorch and preprocessing)
+///     device: cpu
+///     runs_dir: runs      # runs go to <runs_dir>/<name>-<timestamp>/ unless --run-dir is given
+///     cache_dir: ${HOME}/.cache/mer/features
+///     progress: auto      # auto | bar | lines | none
+#include <mer/core/config.hpp>
+#include <mer/core/run_context.hpp>
+#include <mer/eval/report.hpp>
+#include <mer/io/run_dir.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mer {
+
+struct RuntimeOptions {
+  std::uint64_t seed = 1;
+  int threads = 0;
+  std::string device = "cpu";
+  std::filesystem::path runs_dir = "runs";
+  std::filesystem::path cache_dir;
+  std::string progress = "auto";
+  static RuntimeOptions from_config(const ConfigNode& node);
+  /// A RunContext with threads resolved (0 → all cores).
+  RunContext context() const;
+};
+
+struct ExperimentResult {
+  RunScores scores;
+  std::filesystem::path run_dir;
+  std::vector<SkipRecord> skipped;
+  int folds_run = 0, folds_resumed = 0;
+};
+
+class Experiment {
+ public:
+  /// Reads the whole config, builds every component once to validate it, fills in defaults and
+  /// rejects unknown keys — all before any frame is read. `protocol` overrides protocol.type.
+  /// `name` names the run (default: the config file's stem).
+  static Experiment from_config(const Config& config, const std::optional<std::string>& protocol = std::nullopt);
+  ~Experiment();
+  Experiment(Experiment&&) noexcept;
+
+  const std::string& name() const;
+  const RuntimeOptions& runtime() const;
+  /// The fully resolved config (defaults included) as YAML.
+  std::string resolved_config() const;
+
+  /// Runs into `run_dir`: writes config.resolved.yaml and env.json first, resumes folds whose
+  /// folds/<fold>.csv exists, then predictions.csv, metrics.json, summary.md, confusion.png, skipped.csv.
+  ExperimentResult run(const RunDir& run_dir, const RunContext& ctx) const;
+
+ private:
+  struct State;
+  explicit Experiment(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+/// Re-scores a finished run from its predictions.csv (or folds/*.csv) and config.resolved.yaml and
+/// rewrites metrics.json, summary.md and confusion.png.
+RunScores rescore_run(const std::filesystem::path& run_dir);
+
+/// Writes the human-facing outputs of a scored run (metrics.json, summary.md, confusion.png, skipped.csv).
+void write_report(const RunDir& run_dir, const RunScores& scores, const SummaryInfo& info);
+
+}  // namespace mer

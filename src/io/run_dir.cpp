@@ -1,0 +1,34 @@
+#include <mer/core/error.hpp>
+#include <mer/io/atomic_file.hpp>
+#include <mer/io/run_dir.hpp>
+
+#include <ctime>
+
+namespace mer {
+namespace fs = std::filesystem;
+
+RunDir RunDir::create_timestamped(const fs::path& base, const std::string& name) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  fs::path p = base / (name + "-" + stamp);
+  for (int i = 2; fs::exists(p); ++i) p = base / (name + "-" + stamp + "-" + std::to_string(i));
+  return at(p);
+}
+
+RunDir RunDir::at(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) throw IoError("cannot create run folder '" + path.string() + "': " + ec.message());
+  return RunDir(path);
+}
+
+bool RunDir::has(const std::string& name) const { return fs::exists(path_ / name); }
+
+void RunDir::write(const std::string& name, const std::string& content) const {
+  write_file_atomic(path_ / name, content);
+}
+
+}  // namespace mer

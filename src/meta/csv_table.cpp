@@ -1,0 +1,113 @@
+#include <mer/core/error.hpp>
+#include <mer/meta/csv_table.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace mer {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::optional<int> parse_int_cell(const std::string& cell) {
+  const auto t = trim(cell);
+  if (t.empty()) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(t, &used);
+    if (used != t.size() || v != std::floor(v)) return std::nullopt;
+    return static_cast<int>(v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+CsvTable CsvTable::read(const std::filesystem::path& file, bool has_header) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw IoError("cannot read table '" + file.string() + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  auto t = parse(ss.str(), file.string(), has_header);
+  t.file = file;
+  return t;
+}
+
+CsvTable CsvTable::parse(const std::string& text_in, const std::string& name, bool has_header) {
+  std::string_view text(text_in);
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  CsvTable t;
+  t.file = name;
+  std::vector<std::string> row;
+  std::string cell;
+  bool quoted = false;
+  int line = 1, row_line = 1;
+  auto end_row = [&] {
+    row.push_back(cell);
+    cell.clear();
+    bool blank = true;
+    for (const auto& c : row) blank = blank && trim(c).empty();
+    if (!blank) {
+      if (has_header && t.header.empty() && t.rows.empty()) {
+        t.header = row;
+      } else {
+        t.rows.push_back(row);
+        t.lines.push_back(row_line);
+      }
+    }
+    row.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') cell += '"', ++i;
+        else quoted = false;
+      } else {
+        if (c == '\n') ++line;
+        cell += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(cell);
+      cell.clear();
+    } else if (c == '\r') {
+      // CRLF: the '\n' ends the row.
+    } else if (c == '\n') {
+      end_row();
+      ++line;
+      row_line = line;
+    } else {
+      cell += c;
+    }
+  }
+  if (quoted) throw DataError(name + ":" + std::to_string(row_line) + ": unterminated quoted cell");
+  if (!cell.empty() || !row.empty()) end_row();
+  std::size_t width = t.header.size();
+  for (const auto& r : t.rows) width = std::max(width, r.size());
+  for (auto& r : t.rows) r.resize(width);
+  return t;
+}
+
+std::optional<std::size_t> CsvTable::find_column(const std::string& name) const {
+  for (std::size_t i = 0; i < header.size(); ++i)
+    if (trim(header[i]) == name) return i;
+  return std::nullopt;
+}
+
+std::size_t CsvTable::column(const std::string& name) const {
+  if (auto c = find_column(name)) return *c;
+  std::string have;
+  for (const auto& h : header)
+    if (!trim(h).empty()) have += (have.empty() ? "" : ", ") + trim(h);
+  throw DataError(file.string() + ":1: expected a column '" + name + "'; the header has: " + have);
+}
+
+std::string CsvTable::where(std::size_t r) const { return file.string() + ":" + std::to_string(lines.at(r)); }
+
+}  // namespace mer
