@@ -13,6 +13,7 @@ struct FeatureSet {
   std::vector<std::vector<float>> inputs;   ///< inputs[i]: channels*height*width, channel-major
   std::vector<SkipRecord> skipped;          ///< samples that did not, with reasons
   std::vector<std::string> channel_names;   ///< e.g. {"u", "v", "strain"}
+  std::size_t cache_hits = 0;               ///< samples served from the on-disk cache
 
   std::size_t size() const { return samples.size(); }
   std::size_t sample_size() const { return static_cast<std::size_t>(channels) * height * width; }
