@@ -476,7 +476,10 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
   std::string best;
   std::size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
-    const auto d = edit_distance(word, c);
+    auto d = edit_distance(word, c);
+    // "lr_rate" for "lr", "epoch" for "epochs": one name extending the other is a likely slip too.
+    const bool extends = c.size() >= 2 && word.size() >= 2 && (word.rfind(c, 0) == 0 || c.rfind(word, 0) == 0);
+    if (extends) d = std::min<std::size_t>(d, 1);
     if (d < best_d) best_d = d, best = c;
   }
   // A typo changes at most about a third of a word.

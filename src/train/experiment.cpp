@@ -1,1 +1,281 @@
-// placeholder: being implemented
+#include <mer/core/error.hpp>
+#include <mer/core/log.hpp>
+#include <mer/core/rng.hpp>
+#include <mer/core/version.hpp>
+#include <mer/data/dataset.hpp>
+#include <mer/eval/folds.hpp>
+#include <mer/io/atomic_file.hpp>
+#include <mer/meta/csv_table.hpp>
+#include <mer/models/classifier.hpp>
+#include <mer/preprocess/pipeline.hpp>
+#include <mer/train/experiment.hpp>
+#include <mer/train/trainer.hpp>
+#include <mer/viz/confusion_plot.hpp>
+
+#include <dlib/revision.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/version.hpp>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+namespace mer {
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- runtime
+
+RuntimeOptions RuntimeOptions::from_config(const ConfigNode& node) {
+  RuntimeOptions o;
+  o.seed = node.get<std::uint64_t>("seed", o.seed);
+  o.threads = node.get<int>("threads", o.threads);
+  o.device = node.get<std::string>("device", o.device);
+  o.runs_dir = node.get_path("runs_dir", o.runs_dir.string());
+  o.cache_dir = node.get_path("cache_dir", "${HOME}/.cache/mer/features");
+  o.progress = node.get<std::string>("progress", o.progress);
+  MER_CHECK(o.device == "cpu" || o.device == "cuda", ConfigError, node.where("device"),
+            ": runtime.device must be cpu or cuda, got '", o.device, "'");
+  MER_CHECK(o.device == "cpu" || torch::cuda::is_available(), ConfigError, node.where("device"),
+            ": runtime.device is cuda but no CUDA device is available");
+  with_context("reading runtime.progress at " + node.where("progress"), [&] { parse_progress_style(o.progress); });
+  return o;
+}
+
+RunContext RuntimeOptions::context() const {
+  RunContext ctx;
+  ctx.threads = RunContext::resolve_threads(threads);
+  ctx.seed = seed;
+  ctx.device = device;
+  ctx.cache_dir = cache_dir;
+  ctx.progress = parse_progress_style(progress);
+  return ctx;
+}
+
+// ---------------------------------------------------------------- experiment
+
+struct Experiment::State {
+  Config config;
+  std::string name;
+  RuntimeOptions runtime;
+  std::unique_ptr<Dataset> dataset;
+  std::unique_ptr<Pipeline> pipeline;
+  std::string protocol_name;
+  std::unique_ptr<Protocol> protocol;
+  ConfigNode model_node;
+  std::string model_type;
+  TrainerOptions train;
+};
+
+Experiment::Experiment(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Experiment::~Experiment() = default;
+Experiment::Experiment(Experiment&&) noexcept = default;
+const std::string& Experiment::name() const { return state_->name; }
+const RuntimeOptions& Experiment::runtime() const { return state_->runtime; }
+std::string Experiment::resolved_config() const { return state_->config.dump(); }
+
+Experiment Experiment::from_config(const Config& config) {
+  const auto root = config.root();
+  const std::string stem = config.file().empty() ? "experiment" : config.file().stem().string();
+  auto name = root.get<std::string>("name", stem);
+  auto runtime = RuntimeOptions::from_config(root.child("runtime"));
+  // Order matters only for messages: cheap, purely syntactic sections first, the dataset (which reads
+  // its table and checks files) last, so a typo is reported before any disk work.
+  auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess")));
+  const auto protocol_node = root.child("protocol");
+  auto protocol = builtin_protocols().build(protocol_node);
+  auto model_node = root.child("model");
+  // Built once with a nominal input so every model option is read and checked now, not at fold 1.
+  builtin_models().build(model_node, ModelSpec{});
+  auto train = TrainerOptions::from_config(root.child("train"));
+  auto dataset = builtin_datasets().build(root.child("dataset"));
+  config.check_all_used();
+
+  auto st = std::make_unique<State>(State{config, name, runtime, std::move(dataset), std::move(pipeline),
+                                          protocol_node.required<std::string>("type"), std::move(protocol), model_node,
+                                          model_node.required<std::string>("type"), train});
+  return Experiment(std::move(st));
+}
+
+namespace {
+
+std::string env_json(const Experiment& e, const RunContext& ctx) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&now));
+  nlohmann::json j;
+  j["libmer"] = version();
+  j["git_commit"] = git_commit();
+  j["libtorch"] = TORCH_VERSION;
+  j["opencv"] = CV_VERSION;
+  j["dlib"] = std::to_string(DLIB_MAJOR_VERSION) + "." + std::to_string(DLIB_MINOR_VERSION) + "." +
+              std::to_string(DLIB_PATCH_VERSION);
+  j["seed"] = ctx.seed;
+  j["threads"] = ctx.threads;
+  j["device"] = ctx.device;
+  j["started"] = stamp;
+  j["name"] = e.name();
+  return j.dump(2) + "\n";
+}
+
+std::string fold_file(const std::string& fold) {
+  std::string f = fold;
+  std::replace(f.begin(), f.end(), '/', '_');
+  return "folds/" + f + ".csv";
+}
+
+
+}  // namespace
+
+ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) const {
+  const auto& st = *state_;
+  const auto t0 = std::chrono::steady_clock::now();
+  torch::set_num_threads(ctx.threads);
+
+  // A run folder belongs to one config: resuming it with another would mix two experiments.
+  const auto resolved = st.config.dump();
+  if (run_dir.has("config.resolved.yaml") && read_file(run_dir.file("config.resolved.yaml")) != resolved)
+    throw ConfigError("run folder '" + run_dir.path().string() +
+                      "' holds a run of a different config; choose another --run-dir");
+  run_dir.write("config.resolved.yaml", resolved);
+  run_dir.write("env.json", env_json(*this, ctx));
+
+  const auto& labels = st.dataset->labels();
+  logger()->info("{}: {} samples of {} ({} classes: {}), {} excluded by the dataset", st.name,
+                 st.dataset->samples().size(), st.dataset->name(), labels.num_classes(),
+                 fmt::join(labels.classes(), ", "), st.dataset->excluded().size());
+
+  const FeatureSet features = with_context("preprocessing", [&] { return st.pipeline->run(st.dataset->samples(), ctx); });
+  std::vector<SkipRecord> skipped = st.dataset->excluded();
+  skipped.insert(skipped.end(), features.skipped.begin(), features.skipped.end());
+  run_dir.write("skipped.csv", skipped_to_csv(skipped));
+  MER_CHECK(features.size() > 0, DataError, "no sample survived preprocessing (", skipped.size(),
+            " skipped; see skipped.csv in ", run_dir.path().string(), ")");
+
+  const auto folds = st.protocol->folds(features.samples, ctx.seed);
+  const ModelSpec spec{features.channels, features.height, features.width, labels.num_classes()};
+  const Trainer trainer(st.train);
+
+  ExperimentResult result;
+  result.run_dir = run_dir.path();
+  std::vector<Prediction> all;
+  std::int64_t n_params = 0;
+  Progress progress(st.protocol_name + " folds", folds.size(), ctx.progress);
+  for (const auto& fold : folds) {
+    const auto file = fold_file(fold.name);
+    if (run_dir.has(file)) {
+      auto done = read_predictions(run_dir.file(file), labels.classes());
+      all.insert(all.end(), done.begin(), done.end());
+      ++result.folds_resumed;
+      progress.tick();
+      continue;
+    }
+    with_context("training fold " + fold.name, [&] {
+      // Each fold gets its own seed from the base seed and its name: results do not depend on which
+      // folds ran before (resume gives the same numbers as an uninterrupted run).
+      const auto seed = derive_seed(ctx.seed, fold.name);
+      torch::manual_seed(seed);
+      auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, spec));
+      n_params = count_parameters(*model);
+      const auto history = trainer.fit(*model, features, fold.train, fold.val, seed, ctx);
+      // Last-epoch model: the test subject plays no part in choosing it.
+      const auto probs = trainer.predict(*model, features, fold.test, ctx);
+      std::vector<Prediction> preds;
+      int correct = 0;
+      for (std::size_t k = 0; k < fold.test.size(); ++k) {
+        const auto& s = features.samples[fold.test[k]];
+        const auto& p = probs[k];
+        const int pred = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+        correct += pred == s.label;
+        preds.push_back(Prediction{s.id, s.group_key(), fold.name, s.label, pred, p});
+      }
+      run_dir.write(file, predictions_to_csv(preds, labels.classes()));
+      const auto& last = history.back();
+      logger()->debug("fold {}: {}/{} correct; last epoch train loss {:.3f} acc {:.3f}", fold.name, correct,
+                      preds.size(), last.train_loss, last.train_accuracy);
+      all.insert(all.end(), preds.begin(), preds.end());
+    });
+    ++result.folds_run;
+    progress.tick();
+  }
+  progress.finish();
+  run_dir.write("predictions.csv", predictions_to_csv(all, labels.classes()));
+
+  auto scores = score_predictions(all, labels.classes());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  SummaryInfo info;
+  info.title = st.name;
+  info.protocol = st.protocol_name;
+  info.skipped = skipped;
+  info.facts = {
+      "dataset: " + st.dataset->name() + ", " + std::to_string(features.size()) + " samples, " +
+          std::to_string(folds.size()) + " subjects, classes: " + fmt::format("{}", fmt::join(labels.classes(), ", ")),
+      "input: " + fmt::format("{}", fmt::join(features.channel_names, ", ")) + " at " + std::to_string(features.height) +
+          "x" + std::to_string(features.width) + " (preprocessing " + st.pipeline->fingerprint().substr(0, 12) + ", " +
+          std::to_string(features.cache_hits) + " samples from cache)",
+      "model: " + st.model_type + " (" + std::to_string(n_params) + " parameters), fresh per fold",
+      "training: " + std::to_string(st.train.epochs) + " epochs (fixed budget, last epoch used), batch " +
+          std::to_string(st.train.batch_size) + ", " + st.train.optimizer + " lr " + fmt::format("{}", st.train.lr),
+      "seed " + std::to_string(ctx.seed) + ", " + std::to_string(ctx.threads) + " threads, " + ctx.device +
+          ", libmer " + version() + " (" + git_commit() + ")",
+      fmt::format("wall time {:.1f} s ({} folds run, {} resumed)", seconds, result.folds_run, result.folds_resumed)};
+  write_report(run_dir, scores, info);
+  result.scores = std::move(scores);
+  result.skipped = std::move(skipped);
+  return result;
+}
+
+void write_report(const RunDir& run_dir, const RunScores& scores, const SummaryInfo& info) {
+  run_dir.write("metrics.json", metrics_to_json(scores));
+  run_dir.write("summary.md", summary_markdown(scores, info));
+  run_dir.write("skipped.csv", skipped_to_csv(info.skipped));
+  auto f = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("n/a"); };
+  write_confusion_png(run_dir.file("confusion.png"), scores.confusion, scores.classes,
+                      info.title + " - " + info.protocol + " pooled: UF1 " + f(scores.uf1) + "  UAR " + f(scores.uar));
+}
+
+RunScores rescore_run(const fs::path& dir) {
+  MER_CHECK(fs::is_directory(dir), IoError, "run folder '", dir.string(), "' does not exist");
+  const auto run_dir = RunDir::at(dir);
+  std::vector<Prediction> preds;
+  std::vector<std::string> classes;
+  if (run_dir.has("predictions.csv")) {
+    classes = predictions_classes(run_dir.file("predictions.csv"));
+    preds = read_predictions(run_dir.file("predictions.csv"), classes);
+  } else {
+    // An interrupted run: score the folds it finished, and say so.
+    std::vector<fs::path> files;
+    if (fs::is_directory(dir / "folds"))
+      for (const auto& e : fs::directory_iterator(dir / "folds"))
+        if (e.path().extension() == ".csv") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    MER_CHECK(!files.empty(), DataError, "run folder '", dir.string(),
+              "' has no predictions.csv and no finished folds (folds/*.csv)");
+    classes = predictions_classes(files.front());
+    for (const auto& f : files) {
+      auto p = read_predictions(f, classes);
+      preds.insert(preds.end(), p.begin(), p.end());
+    }
+  }
+  auto scores = score_predictions(preds, classes);
+  SummaryInfo info;
+  info.title = dir.filename().string();
+  info.protocol = "loso";
+  if (run_dir.has("config.resolved.yaml")) {
+    const auto cfg = Config::load(run_dir.file("config.resolved.yaml"));
+    if (cfg.root().has("protocol")) info.protocol = cfg.root().child("protocol").get<std::string>("type", "loso");
+  }
+  if (!run_dir.has("predictions.csv"))
+    scores.notes.push_back("partial run: scored from " + std::to_string(scores.folds.size()) + " finished folds only");
+  if (run_dir.has("skipped.csv")) {
+    const auto t = CsvTable::read(run_dir.file("skipped.csv"));
+    for (const auto& row : t.rows) info.skipped.push_back(SkipRecord{row.at(0), row.at(1), row.at(2)});
+  }
+  info.facts.push_back("re-scored from saved predictions by `mer eval --run`");
+  write_report(run_dir, scores, info);
+  return scores;
+}
+
+}  // namespace mer

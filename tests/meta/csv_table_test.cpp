@@ -1,1 +1,62 @@
-// placeholder: being implemented
+#include <mer/core/error.hpp>
+#include <mer/meta/csv_table.hpp>
+
+#include <gtest/gtest.h>
+
+#include "support/test_paths.hpp"
+
+namespace mer {
+namespace {
+
+TEST(CsvTable, QuotesCrlfBomAndBlankLines) {
+  const auto t = CsvTable::parse("\xEF\xBB\xBF" "a,b,c\r\n1,\"x, \"\"y\"\"\",3\r\n\r\n4,5\r\n", "t.csv");
+  ASSERT_EQ(t.header, (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0][1], "x, \"y\"");
+  EXPECT_EQ(t.rows[1][2], "");  // short rows padded
+  EXPECT_EQ(t.lines[1], 4);     // blank line 3 skipped, line numbers kept
+  EXPECT_EQ(t.where(1), "t.csv:4");
+}
+
+TEST(CsvTable, MissingColumnListsHeader) {
+  const auto t = CsvTable::parse("Subject,,OnsetFrame\n01,,5\n", "c.csv");
+  EXPECT_EQ(t.column("OnsetFrame"), 2u);
+  try {
+    t.column("ApexFrame");
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("Subject, OnsetFrame"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CsvTable, UnterminatedQuoteIsADataError) {
+  EXPECT_THROW(CsvTable::parse("a\n\"oops\n", "q.csv"), DataError);
+}
+
+TEST(CsvTable, IntCells) {
+  EXPECT_EQ(parse_int_cell("46"), 46);
+  EXPECT_EQ(parse_int_cell(" 46.0 "), 46);
+  EXPECT_FALSE(parse_int_cell("/"));
+  EXPECT_FALSE(parse_int_cell(""));
+  EXPECT_FALSE(parse_int_cell("4.5"));
+  EXPECT_FALSE(parse_int_cell("12a"));
+}
+
+TEST(CsvTable, EscapeRoundTrip) {
+  const std::string cell = "a,\"b\"";
+  const auto t = CsvTable::parse("h\n" + csv_escape(cell) + "\n", "e.csv");
+  EXPECT_EQ(t.rows.at(0).at(0), cell);
+  EXPECT_EQ(csv_escape("plain"), "plain");
+}
+
+TEST(CsvTable, ReadsTheRealMegcListWithCrlfAndNoHeader) {
+  const auto t = CsvTable::read(test::annotations_dir() / "megc2019_composite.csv", false);
+  EXPECT_EQ(t.rows.size(), 442u);
+  EXPECT_EQ(t.rows.front().size(), 4u);
+  EXPECT_TRUE(t.header.empty());
+}
+
+TEST(CsvTable, MissingFileIsAnIoError) { EXPECT_THROW(CsvTable::read("/nonexistent/x.csv"), IoError); }
+
+}  // namespace
+}  // namespace mer

@@ -21,6 +21,8 @@ std::string predictions_to_csv(const std::vector<Prediction>& preds, const std::
 /// Parses predictions CSV; class names in the file must be in `classes`. DataError naming file:line.
 std::vector<Prediction> predictions_from_csv(const std::string& text, const std::string& name,
                                              const std::vector<std::string>& classes);
+/// The class names of a predictions CSV, from its p_<class> columns (in order).
+std::vector<std::string> predictions_classes(const std::filesystem::path& file);
 std::vector<Prediction> read_predictions(const std::filesystem::path& file, const std::vector<std::string>& classes);
 
 }  // namespace mer

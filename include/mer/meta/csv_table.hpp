@@ -30,6 +30,8 @@ struct CsvTable {
 
 /// Parses a whole-number cell ("46", "46.0"); nullopt for anything else ("/", "", "?").
 std::optional<int> parse_int_cell(const std::string& cell);
+/// Quotes a cell for CSV output when it holds a comma, quote or newline.
+std::string csv_escape(const std::string& cell);
 /// Trims ASCII whitespace at both ends.
 std::string trim(const std::string& s);
 

@@ -34,6 +34,7 @@ struct STSTNetOptions {
   /// Dropout probability after pooling.
   TORCH_ARG(double, dropout) = 0.5;
 
+ public:  // TORCH_ARG leaves the access at private.
   /// Reads batch_norm and dropout; channels, classes and size come from `spec`.
   static STSTNetOptions from_config(const ConfigNode& node, const ModelSpec& spec);
 };

@@ -48,9 +48,9 @@ struct ExperimentResult {
 class Experiment {
  public:
   /// Reads the whole config, builds every component once to validate it, fills in defaults and
-  /// rejects unknown keys — all before any frame is read. `protocol` overrides protocol.type.
-  /// `name` names the run (default: the config file's stem).
-  static Experiment from_config(const Config& config, const std::optional<std::string>& protocol = std::nullopt);
+  /// rejects unknown keys — all before any frame is read. The run's name is `name:` or else the config
+  /// file's stem. (To change the protocol, override `protocol.type` when loading the config.)
+  static Experiment from_config(const Config& config);
   ~Experiment();
   Experiment(Experiment&&) noexcept;
 
@@ -69,8 +69,8 @@ class Experiment {
   std::unique_ptr<State> state_;
 };
 
-/// Re-scores a finished run from its predictions.csv (or folds/*.csv) and config.resolved.yaml and
-/// rewrites metrics.json, summary.md and confusion.png.
+/// Re-scores a run from its predictions.csv — or, for an interrupted run, from the folds/*.csv it
+/// finished — and rewrites metrics.json, summary.md, confusion.png. DataError if there is nothing to score.
 RunScores rescore_run(const std::filesystem::path& run_dir);
 
 /// Writes the human-facing outputs of a scored run (metrics.json, summary.md, confusion.png, skipped.csv).

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every missing Debian dependency (idempotent, non-interactive), then configures and builds
+# libmer in Release into build/. Usage: scripts/setup.sh [--tests] [--target T]
+#   --tests     also build the test suite (default: the library and the mer tool only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake ninja-build g++ pkg-config ccache git
+  libtorch-dev libopenblas0-pthread libopencv-dev libopencv-contrib-dev libdlib-dev libdlib-data
+  libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
+  nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's LibTorch uses whatever libblas.so.3 is selected; the reference BLAS is ~25x slower at GEMM.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+case "$blas" in
+  *openblas*) ;;
+  *) echo "setup: warning: libblas.so.3 is $blas, not OpenBLAS; LibTorch will be slow" >&2 ;;
+esac
+
+tests=OFF
+targets=(mer_cli)
+while (($#)); do
+  case "$1" in
+    --tests) tests=ON; targets=(all) ;;
+    *) echo "setup: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+build=${MER_BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMER_BUILD_TESTS="$tests" >/dev/null
+cmake --build "$build" --target "${targets[@]}" -j"$(nproc)"
