@@ -272,7 +272,7 @@ std::string Config::dump() const {
   return std::string(out.c_str()) + "\n";
 }
 
-void Config::check_all_used() const {
+void Config::check_all_used(const std::vector<std::string>& except) const {
   const ConfigState& st = *state_;
   std::function<void(const YAML::Node&, const std::string&)> visit = [&](const YAML::Node& node,
                                                                           const std::string& path) {
@@ -281,6 +281,7 @@ void Config::check_all_used() const {
       for (const auto& kv : node) {
         const auto key = kv.first.as<std::string>();
         const auto kp = join(path, key);
+        if (path.empty() && std::find(except.begin(), except.end(), key) != except.end()) continue;
         if (!st.used.count(kp)) {
           std::vector<std::string> known;
           if (auto it = st.asked.find(path); it != st.asked.end()) known.assign(it->second.begin(), it->second.end());

@@ -81,8 +81,7 @@ Experiment Experiment::from_config(const Config& config) {
   const std::string stem = config.file().empty() ? "experiment" : config.file().stem().string();
   auto name = root.get<std::string>("name", stem);
   auto runtime = RuntimeOptions::from_config(root.child("runtime"));
-  // Order matters only for messages: cheap, purely syntactic sections first, the dataset (which reads
-  // its table and checks files) last, so a typo is reported before any disk work.
+  // Cheap, purely syntactic sections first; the dataset (which reads its table and checks files) last.
   auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess")));
   const auto protocol_node = root.child("protocol");
   auto protocol = builtin_protocols().build(protocol_node);
@@ -90,6 +89,8 @@ Experiment Experiment::from_config(const Config& config) {
   // Built once with a nominal input so every model option is read and checked now, not at fold 1.
   builtin_models().build(model_node, ModelSpec{});
   auto train = TrainerOptions::from_config(root.child("train"));
+  // A typo anywhere else is reported before the dataset touches the disk.
+  config.check_all_used({"dataset"});
   auto dataset = builtin_datasets().build(root.child("dataset"));
   config.check_all_used();
 

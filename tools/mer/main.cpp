@@ -37,8 +37,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
+    return fail("usage error", std::string(e.what()) + " (run with --help for usage)", 2);
   } catch (const mer::Error& e) {
     return fail(e.kind(), e.what(), e.exit_code());
   } catch (const c10::Error& e) {

@@ -38,7 +38,8 @@ class Config {
   /// The document as YAML (after defaults were filled in by readers), without the `base:` keys.
   std::string dump() const;
   /// Throws ConfigError for the first key that no component read (file:line, did you mean).
-  void check_all_used() const;
+  /// Top-level sections named in `except` are not checked (yet).
+  void check_all_used(const std::vector<std::string>& except = {}) const;
   /// The file the config was loaded from (empty for from_string).
   const std::filesystem::path& file() const;
 
