@@ -1,1 +1,122 @@
-// placeholder: being implemented
+#include <mer/core/error.hpp>
+#include <mer/core/rng.hpp>
+#include <mer/features/feature_cache.hpp>
+#include <mer/io/atomic_file.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace mer {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[4] = {'M', 'E', 'R', 'F'};
+// Bumped whenever the layout changes; an old file then reads as a miss and is rewritten.
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderBytes = 4 + 4 * 4;  // magic, version, C, H, W
+// Guards against allocating from a garbage header: far above any network input (3x224x224 is 150k).
+constexpr std::uint64_t kMaxValues = std::uint64_t(1) << 30;
+
+// Explicit little-endian encoding, so a cache folder can move between machines.
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xffu));
+}
+std::uint32_t get_u32(const unsigned char* p) {
+  return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[3]) << 24);
+}
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+FeatureCache::FeatureCache(fs::path root, std::string pipeline_fingerprint)
+    : folder_(std::move(root) / std::move(pipeline_fingerprint)) {}
+
+fs::path FeatureCache::path_of(const std::string& key) const { return folder_ / (key + ".mfc"); }
+
+std::optional<CachedFeatures> FeatureCache::load(const std::string& key) const {
+  const auto path = path_of(key);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  unsigned char header[kHeaderBytes];
+  if (!in.read(reinterpret_cast<char*>(header), kHeaderBytes)) return std::nullopt;
+  if (std::memcmp(header, kMagic, 4) != 0 || get_u32(header + 4) != kVersion) return std::nullopt;
+  CachedFeatures f;
+  const std::uint32_t c = get_u32(header + 8), h = get_u32(header + 12), w = get_u32(header + 16);
+  const std::uint64_t n = std::uint64_t(c) * h * w;
+  if (c == 0 || h == 0 || w == 0 || n > kMaxValues) return std::nullopt;
+  std::string body(n * 4, '\0');
+  if (!in.read(body.data(), static_cast<std::streamsize>(body.size()))) return std::nullopt;  // truncated
+  if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;                       // trailing junk
+  f.channels = static_cast<int>(c);
+  f.height = static_cast<int>(h);
+  f.width = static_cast<int>(w);
+  f.data.resize(n);
+  const auto* p = reinterpret_cast<const unsigned char*>(body.data());
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint32_t bits = get_u32(p + 4 * i);
+    std::memcpy(&f.data[i], &bits, 4);
+  }
+  return f;
+}
+
+void FeatureCache::store(const std::string& key, const CachedFeatures& features) const {
+  const auto path = path_of(key);
+  const std::uint64_t n = std::uint64_t(features.channels) * std::uint64_t(features.height) * std::uint64_t(features.width);
+  MER_CHECK(features.channels > 0 && features.height > 0 && features.width > 0, ValueError, "cannot cache '",
+            path.string(), "': shape must be positive, got ", features.channels, "x", features.height, "x",
+            features.width);
+  MER_CHECK(features.data.size() == n, ValueError, "cannot cache '", path.string(), "': shape ", features.channels,
+            "x", features.height, "x", features.width, " needs ", n, " values, got ", features.data.size());
+  std::string content;
+  content.reserve(kHeaderBytes + n * 4);
+  content.append(kMagic, 4);
+  put_u32(content, kVersion);
+  put_u32(content, static_cast<std::uint32_t>(features.channels));
+  put_u32(content, static_cast<std::uint32_t>(features.height));
+  put_u32(content, static_cast<std::uint32_t>(features.width));
+  for (float v : features.data) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    put_u32(content, bits);
+  }
+  // Atomic: concurrent runs and interrupted runs see a whole entry or none.
+  write_file_atomic(path, content);
+}
+
+std::string FeatureCache::make_key(const std::string& sample_id, const std::vector<fs::path>& sources) {
+  // Readable part for humans browsing the cache, hash part for uniqueness and staleness.
+  std::string readable;
+  for (char ch : sample_id) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                    ch == '_' || ch == '.';
+    readable += ok ? ch : '_';
+  }
+  if (readable.size() > 80) readable.resize(80);
+  std::string identity = sample_id;
+  for (const auto& src : sources) {
+    identity += '\n' + src.string() + '|';
+    std::error_code ec;
+    const auto size = fs::file_size(src, ec);
+    if (ec) {
+      identity += "missing";
+      continue;
+    }
+    const auto mtime = fs::last_write_time(src, ec);
+    if (ec) {
+      identity += "missing";
+      continue;
+    }
+    identity += std::to_string(size) + '|' + std::to_string(mtime.time_since_epoch().count());
+  }
+  return readable + "-" + hex64(stable_hash(identity));
+}
+
+}  // namespace mer

@@ -45,7 +45,8 @@ train: {epochs: 2}
 runtime: {runs_dir: $tmp/runs, cache_dir: $tmp/cache, threads: 2, progress: lines}
 YAML
 
-expect "synth" 0 "wrote 3 subjects" -- "$mer" synth --out "$data" --subjects 3 --clips-per-subject 4 --seed 5
+expect "synth" 0 "wrote 3 subjects" -- "$mer" synth --out "$data" --media "${MER_MEDIA_DIR:-$HOME/.cache/mer/media}" \
+  --subjects 3 --clips-per-subject 4 --seed 5
 expect "version" 0 "LibTorch" -- "$mer" version
 expect "list models" 0 "ststnet" -- "$mer" list models
 expect "list stages" 0 "flow" -- "$mer" list stages

@@ -11,10 +11,10 @@ namespace mer::test {
 namespace fs = std::filesystem;
 
 namespace {
-fs::path from_env(const char* var, const std::string& how) {
+// The environment wins over the paths CMake compiled in, so a test binary can be pointed elsewhere.
+fs::path from_env(const char* var, const char* fallback) {
   const char* v = std::getenv(var);
-  if (!v || !*v) throw std::runtime_error(std::string(var) + " is not set; " + how);
-  return v;
+  return v && *v ? fs::path(v) : fs::path(fallback);
 }
 fs::path must_exist(const fs::path& p, const std::string& how) {
   if (!fs::exists(p)) throw std::runtime_error(p.string() + " does not exist; " + how);
@@ -22,18 +22,18 @@ fs::path must_exist(const fs::path& p, const std::string& how) {
 }
 }  // namespace
 
-fs::path shared_dir() { return must_exist(from_env("MER_SHARED_DIR", "run the tests through ctest"), "shared/ must sit beside the checkout"); }
+fs::path shared_dir() { return must_exist(from_env("MER_SHARED_DIR", MER_SHARED_DIR_DEFAULT), "shared/ must sit beside the checkout"); }
 fs::path annotations_dir() { return must_exist(shared_dir() / "data" / "annotations", "shared/data/annotations is missing"); }
 fs::path media_dir() {
-  return must_exist(from_env("MER_MEDIA_DIR", "run the tests through ctest"), "run scripts/fetch_media.sh first");
+  return must_exist(from_env("MER_MEDIA_DIR", MER_MEDIA_DIR_DEFAULT), "run scripts/fetch_media.sh first");
 }
 fs::path media_file(const std::string& relative) {
   return must_exist(media_dir() / relative, "run scripts/fetch_media.sh first");
 }
 fs::path landmark_model() {
-  return must_exist(from_env("MER_LANDMARK_MODEL", "run the tests through ctest"), "install libdlib-data");
+  return must_exist(from_env("MER_LANDMARK_MODEL", MER_LANDMARK_MODEL_DEFAULT), "install libdlib-data");
 }
-fs::path source_dir() { return must_exist(from_env("MER_SOURCE_DIR", "run the tests through ctest"), "source tree"); }
+fs::path source_dir() { return must_exist(from_env("MER_SOURCE_DIR", MER_SOURCE_DIR_DEFAULT), "source tree"); }
 
 TempDir::TempDir() {
   static std::atomic<unsigned> counter{0};

@@ -1,0 +1,132 @@
+#pragma once
+/// Private: the built-in stages' options and factories, shared by the stage sources and register.cpp.
+/// Each Options struct owns its defaults; its from_config is the only YAML→C++ mapping of that stage.
+#include <mer/core/config.hpp>
+#include <mer/preprocess/stage.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mer {
+
+namespace detail {
+/// "type(v1; key=value; ...)": what a stage's fingerprint is made of. Values are written exactly (doubles
+/// with 17 significant digits) so two option sets that behave differently never share a cache entry.
+std::string stage_fingerprint(const std::string& type, const std::string& version,
+                              const std::vector<std::pair<std::string, std::string>>& options);
+std::string fingerprint_value(double v);
+std::string fingerprint_value(const std::vector<std::string>& v);
+/// Throws ConfigError at `node.where(key)` unless `value` is one of `allowed`.
+void check_choice(const ConfigNode& node, const std::string& key, const std::string& value,
+                  const std::vector<std::string>& allowed);
+}  // namespace detail
+
+// ---------------------------------------------------------------- stages_face.cpp
+
+struct FramesOptions {
+  /// Which annotated frames to read, each one of onset, apex, offset; item entries get these names.
+  std::vector<std::string> frames = {"onset", "apex"};
+  /// "gray" (8-bit, 1 channel) or "color" (8-bit BGR).
+  std::string color = "gray";
+  static FramesOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_frames_stage(FramesOptions options);
+
+struct DetectFaceOptions {
+  /// The item entry (frame) to detect the face in.
+  std::string frame = "onset";
+  /// Frames whose long side is below this many pixels are upsampled once before detection.
+  int upsample_below = 1000;
+  /// Detections with a lower HOG-SVM score are ignored.
+  double min_confidence = 0.3;
+  static DetectFaceOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_detect_face_stage(DetectFaceOptions options);
+
+struct LandmarksOptions {
+  /// The item entry (frame) the face was detected in.
+  std::string frame = "onset";
+  /// dlib's 68-point shape predictor file (${VAR} is expanded).
+  std::filesystem::path model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  static LandmarksOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_landmarks_stage(LandmarksOptions options);
+
+struct AlignOptions {
+  /// Frames warped into the canonical crop, all with the one transform fitted on `landmarks`.
+  std::vector<std::string> frames = {"onset", "apex"};
+  /// Side of the square crop in pixels.
+  int size = 128;
+  static AlignOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_align_stage(AlignOptions options);
+
+// ---------------------------------------------------------------- stages_motion.cpp
+
+struct FlowOptions {
+  /// "tvl1" (Zach et al. 2007, opencv_contrib), "farneback" (Farnebäck 2003) or "dis" (Kroeger et al. 2016).
+  std::string algorithm = "tvl1";
+  /// Item entry of the first frame.
+  std::string from = "onset";
+  /// Item entry of the second frame; flow maps `from` pixels to where they are in `to`.
+  std::string to = "apex";
+  /// tvl1: time step of the primal-dual scheme.
+  double tau = 0.25;
+  /// tvl1: weight of the data term against smoothness (smaller = smoother).
+  double lambda = 0.15;
+  /// tvl1: coupling between the two sub-problems.
+  double theta = 0.3;
+  /// tvl1: pyramid levels.
+  int nscales = 5;
+  /// tvl1: warpings per level.
+  int warps = 5;
+  /// tvl1: stopping threshold of the inner iterations.
+  double epsilon = 0.01;
+  /// tvl1: inner iterations per warping.
+  int inner_iterations = 30;
+  /// tvl1: outer iterations per warping.
+  int outer_iterations = 10;
+  /// tvl1: pyramid scale step.
+  double scale_step = 0.8;
+  /// farneback: pyramid levels.
+  int levels = 5;
+  /// farneback: pyramid scale (< 1).
+  double pyr_scale = 0.5;
+  /// farneback: averaging window in pixels.
+  int win_size = 13;
+  /// farneback: iterations per level.
+  int iterations = 10;
+  /// farneback: neighbourhood of the polynomial expansion (5 or 7).
+  int poly_n = 5;
+  /// farneback: Gaussian sigma of the polynomial expansion.
+  double poly_sigma = 1.1;
+  /// dis: "ultrafast", "fast" or "medium".
+  std::string preset = "medium";
+  static FlowOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_flow_stage(FlowOptions options);
+
+struct StrainOptions {
+  /// Item entry holding the flow.
+  std::string flow = "flow";
+  static StrainOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_strain_stage(StrainOptions options);
+
+struct ResizeOptions {
+  /// Item entries resized.
+  std::vector<std::string> keys = {"flow", "strain"};
+  /// Output side in pixels (square).
+  int size = 28;
+  /// "area" (averaging; right for shrinking) or "linear".
+  std::string interpolation = "area";
+  /// Multiply the vectors of 2-channel "flow" entries by the scale factor (keeps them in output pixels).
+  bool rescale_vectors = true;
+  static ResizeOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_resize_stage(ResizeOptions options);
+
+}  // namespace mer
