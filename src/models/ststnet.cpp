@@ -1,1 +1,96 @@
-// placeholder: being implemented
+// STSTNet (Liong et al., FG 2019), following the authors' PyTorch release: each stream is
+// conv → ReLU → BN → max-pool → dropout, i.e. batch norm sits *after* the ReLU, as in the paper's code.
+#include <mer/models/ststnet.hpp>
+
+#include <mer/core/error.hpp>
+
+#include <torch/nn/functional/pooling.h>
+
+#include <sstream>
+
+namespace mer {
+
+namespace {
+
+// Side of the pooled map that feeds the linear layer: conv 3×3 pad 2 (S → S+2), max-pool 3/3 pad 1
+// (floor((S+2 + 2 - 3) / 3) + 1), average-pool 2/2 (floor(·/2)). 28 → 30 → 10 → 5.
+std::int64_t pooled_side(std::int64_t size) {
+  const std::int64_t conv = size + 2;
+  const std::int64_t max_pooled = (conv + 2 * 1 - 3) / 3 + 1;
+  return max_pooled / 2;
+}
+
+constexpr std::int64_t kStreamChannels = 3 + 5 + 8;
+
+}  // namespace
+
+STSTNetOptions STSTNetOptions::from_config(const ConfigNode& node, const ModelSpec& spec) {
+  MER_CHECK(spec.height == spec.width, ValueError, "STSTNet needs square inputs, got ", spec.height, "x", spec.width,
+            " (height x width) at ", node.where());
+  STSTNetOptions options(spec.in_channels, spec.num_classes);
+  options.input_size(spec.height);
+  options.batch_norm(node.get<bool>("batch_norm", options.batch_norm()));
+  const double dropout = node.get<double>("dropout", options.dropout());
+  // Dropout of 1 zeroes every feature, so the network could not learn at all.
+  if (!(dropout >= 0.0 && dropout < 1.0)) {
+    throw ConfigError(detail::concat(node.where("dropout"), ": '", node.key_path("dropout"),
+                                     "' must be in [0, 1), got ", dropout));
+  }
+  options.dropout(dropout);
+  return options;
+}
+
+STSTNetImpl::STSTNetImpl(const STSTNetOptions& options) : options_(options) {
+  MER_CHECK(options.in_channels() > 0, ValueError, "STSTNet in_channels must be > 0, got ", options.in_channels());
+  MER_CHECK(options.num_classes() >= 2, ValueError, "STSTNet needs at least 2 classes, got ", options.num_classes());
+  MER_CHECK(pooled_side(options.input_size()) >= 1, ValueError, "STSTNet input_size must be >= 2, got ",
+            options.input_size());
+  MER_CHECK(options.dropout() >= 0.0 && options.dropout() < 1.0, ValueError, "STSTNet dropout must be in [0, 1), got ",
+            options.dropout());
+
+  const auto conv = [&](std::int64_t filters) {
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels(), filters, 3).padding(2));
+  };
+  stream3 = register_module("stream3", conv(3));
+  stream5 = register_module("stream5", conv(5));
+  stream8 = register_module("stream8", conv(8));
+  if (options.batch_norm()) {
+    bn3 = register_module("bn3", torch::nn::BatchNorm2d(3));
+    bn5 = register_module("bn5", torch::nn::BatchNorm2d(5));
+    bn8 = register_module("bn8", torch::nn::BatchNorm2d(8));
+  }
+  dropout = register_module("dropout", torch::nn::Dropout(options.dropout()));
+  const std::int64_t side = pooled_side(options.input_size());
+  fc = register_module("fc", torch::nn::Linear(kStreamChannels * side * side, options.num_classes()));
+}
+
+torch::Tensor STSTNetImpl::forward(torch::Tensor x) {
+  const std::int64_t c = options_.in_channels(), s = options_.input_size();
+  if (x.dim() != 4 || x.size(1) != c || x.size(2) != s || x.size(3) != s) {
+    std::ostringstream got;
+    got << x.sizes();
+    throw ValueError(detail::concat("STSTNet expects input [N, ", c, ", ", s, ", ", s, "], got ", got.str()));
+  }
+  MER_CHECK(x.is_floating_point(), ValueError, "STSTNet expects a floating-point input, got ", x.scalar_type());
+
+  namespace F = torch::nn::functional;
+  const auto pool = F::MaxPool2dFuncOptions(3).stride(3).padding(1);
+  const auto stream = [&](torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
+    auto y = torch::relu(conv->forward(x));
+    if (bn) y = bn->forward(y);
+    return dropout->forward(F::max_pool2d(y, pool));
+  };
+  auto y = torch::cat({stream(stream3, bn3), stream(stream5, bn5), stream(stream8, bn8)}, 1);
+  y = F::avg_pool2d(y, F::AvgPool2dFuncOptions(2).stride(2));
+  return fc->forward(y.flatten(1));
+}
+
+std::int64_t count_parameters(const torch::nn::Module& module) {
+  std::int64_t n = 0;
+  for (const auto& p : module.parameters()) {
+    if (p.requires_grad()) n += p.numel();
+  }
+  return n;
+}
+
+}  // namespace mer
