@@ -60,11 +60,13 @@ void Progress::draw(bool final, const std::string& note) {
   // Lines: every 10% of the work or every 10 s, whichever comes first.
   const bool step = total_ && (done_ - last_logged_) * 10 >= total_;
   if (final || step || now - last_draw_ > std::chrono::seconds(10)) {
-    if (final && done_ == last_logged_ && note.empty()) return;
     last_draw_ = now;
     last_logged_ = done_;
-    logger()->info("{}: {}/{} ({:.1f}/s, {:.0f}s){}{}", label_, done_, total_, rate, final ? elapsed : eta,
-                   final ? " done" : " left", note.empty() ? "" : " " + note);
+    if (final)
+      logger()->info("{}: {}/{} done in {:.1f} s ({:.1f}/s){}", label_, done_, total_, elapsed, rate,
+                     note.empty() ? "" : "; " + note);
+    else
+      logger()->info("{}: {}/{} ({:.1f}/s, about {:.0f} s left)", label_, done_, total_, rate, eta);
   }
 }
 

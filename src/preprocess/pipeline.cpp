@@ -391,7 +391,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
 
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::size_t computed = out.samples.size() - out.cache_hits;
-  progress.finish(detail::concat(out.samples.size(), " done, ", out.skipped.size(), " skipped"));
+  progress.finish();
   logger()->info("preprocess: {} samples: {} computed, {} from cache, {} skipped, {:.1f} s", n, computed,
                  out.cache_hits, out.skipped.size(), secs);
   if (computed > 0) {

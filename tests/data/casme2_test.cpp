@@ -1,1 +1,358 @@
-// placeholder: being implemented
+#include <mer/core/config.hpp>
+#include <mer/core/error.hpp>
+#include <mer/data/casme2.hpp>
+#include <mer/data/dataset.hpp>
+#include <mer/meta/csv_table.hpp>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "support/test_paths.hpp"
+
+namespace mer {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path real_table() { return test::annotations_dir() / "casme2_coding.csv"; }
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// One tiny JPEG, encoded once and copied to every frame path: the adapter only needs files that exist.
+const std::string& tiny_jpeg() {
+  static const std::string bytes = [] {
+    std::vector<uchar> buf;
+    cv::imencode(".jpg", cv::Mat(8, 8, CV_8UC3, cv::Scalar(90, 120, 150)), buf);
+    return std::string(buf.begin(), buf.end());
+  }();
+  return bytes;
+}
+
+// Builds <root>/<frames_dir>/subNN/<clip>/<prefix><N>.jpg for every row of `table` (the onset, apex,
+// offset and onset/offset midpoint frames, which is all the adapter looks at) and copies the table to
+// <root>/CASME2-coding-20140508.csv.
+void make_native_tree(const fs::path& root, const fs::path& table, const std::string& frames_dir = "CASME2_RAW_selected",
+                      const std::string& prefix = "img") {
+  fs::create_directories(root / frames_dir);
+  fs::copy_file(table, root / "CASME2-coding-20140508.csv", fs::copy_options::overwrite_existing);
+  for (const auto& row : read_casme2_table(table)) {
+    const auto subject = row.subject.size() == 1 ? "0" + row.subject : row.subject;
+    const auto clip = root / frames_dir / ("sub" + subject) / row.filename;
+    fs::create_directories(clip);
+    std::set<int> frames = {row.onset, row.offset, (row.onset + row.offset) / 2};
+    if (row.apex >= 0) frames.insert(row.apex);
+    for (int f : frames) write_bytes(clip / (prefix + std::to_string(f) + ".jpg"), tiny_jpeg());
+  }
+}
+
+const char* const kFiveClassYaml = R"(dataset:
+  type: casme2
+  root: {ROOT}
+  apex_policy: {POLICY}
+  labels:
+    classes: [happiness, surprise, disgust, repression, others]
+)";
+
+std::string five_class_yaml(const fs::path& root, const std::string& policy = "midpoint") {
+  std::string y = kFiveClassYaml;
+  y.replace(y.find("{ROOT}"), 6, root.string());
+  y.replace(y.find("{POLICY}"), 8, policy);
+  return y;
+}
+
+std::unique_ptr<Dataset> build(const std::string& yaml) {
+  const auto config = Config::from_string(yaml, "test.yaml");
+  return builtin_datasets().build(config.root().child("dataset"));
+}
+
+Casme2Options five_class_options(const fs::path& root) {
+  Casme2Options o;
+  o.root = root;
+  o.labels = LabelMap({"happiness", "surprise", "disgust", "repression", "others"}, {});
+  return o;
+}
+
+// Expects `f` to throw E whose message contains every string in `needles`.
+template <class E, class F>
+void expect_error(F&& f, const std::vector<std::string>& needles) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an exception";
+  } catch (const E& e) {
+    const std::string what = e.what();
+    for (const auto& n : needles) EXPECT_NE(what.find(n), std::string::npos) << "'" << n << "' not in: " << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
+  }
+}
+
+TEST(Casme2Table, ParsesTheRealCodingSheet) {
+  const auto rows = read_casme2_table(real_table());
+  ASSERT_EQ(rows.size(), 255u);
+
+  std::set<std::string> subjects;
+  std::map<std::string, int> emotions;
+  for (const auto& r : rows) {
+    subjects.insert(r.subject);
+    ++emotions[r.emotion];
+  }
+  EXPECT_EQ(subjects.size(), 26u);
+  EXPECT_EQ(*subjects.begin(), "01");  // text, zero kept
+  const std::map<std::string, int> expected = {{"happiness", 32}, {"surprise", 25}, {"disgust", 63},
+                                               {"repression", 27}, {"others", 99},   {"sadness", 7},
+                                               {"fear", 2}};
+  EXPECT_EQ(emotions, expected);
+
+  auto find = [&](const std::string& subject, const std::string& file) {
+    auto it = std::find_if(rows.begin(), rows.end(),
+                           [&](const Casme2Row& r) { return r.subject == subject && r.filename == file; });
+    EXPECT_NE(it, rows.end()) << subject << "/" << file;
+    return *it;
+  };
+  const auto first = find("01", "EP02_01f");
+  EXPECT_EQ(first.onset, 46);
+  EXPECT_EQ(first.apex, 59);
+  EXPECT_EQ(first.offset, 86);
+  EXPECT_EQ(first.action_units, "12");  // a numeric cell, kept as text
+  EXPECT_EQ(first.emotion, "happiness");
+  EXPECT_EQ(first.line, 2);
+
+  const auto slash = find("04", "EP12_01f");
+  EXPECT_EQ(slash.apex, -1);
+  EXPECT_EQ(slash.onset, 261);
+  EXPECT_EQ(slash.offset, 321);
+  EXPECT_EQ(slash.line, 31);
+
+  EXPECT_EQ(find("01", "EP19_05f").action_units, "4+L10");
+  EXPECT_EQ(find("05", "EP05_03").action_units, "?");
+}
+
+TEST(Casme2Table, MalformedRowsNameFileLineColumnAndValue) {
+  test::TempDir dir;
+  const std::string header = "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n";
+  const std::string good = "01,EP02_01f,,46,59,86,,12,happiness\n";
+  auto table = [&](const std::string& bad) {
+    const auto path = dir / "table.csv";
+    write_bytes(path, header + good + bad);
+    return path;
+  };
+  const std::string at = (dir / "table.csv").string() + ":3";
+  expect_error<DataError>([&] { read_casme2_table(table("01,EP03_02,,abc,139,161,,18,others\n")); },
+                          {at, "OnsetFrame", "'abc'"});
+  expect_error<DataError>([&] { read_casme2_table(table("01,EP03_02,,131,139,x9,,18,others\n")); },
+                          {at, "OffsetFrame", "'x9'"});
+  expect_error<DataError>([&] { read_casme2_table(table("01,EP03_02,,131,?,161,,18,others\n")); },
+                          {at, "ApexFrame", "'?'"});
+  expect_error<DataError>([&] { read_casme2_table(table("01,EP03_02,,161,139,131,,18,others\n")); },
+                          {at, "OnsetFrame 161", "OffsetFrame 131"});
+  expect_error<DataError>([&] { read_casme2_table(table(" ,EP03_02,,131,139,161,,18,others\n")); },
+                          {at, "Subject"});
+  expect_error<DataError>([&] { read_casme2_table(table("01,,,131,139,161,,18,others\n")); }, {at, "Filename"});
+
+  // A blank apex is a missing apex, like "/".
+  EXPECT_EQ(read_casme2_table(table("01,EP03_02,,131,,161,,18,others\n")).at(1).apex, -1);
+
+  const auto no_emotion = dir / "short.csv";
+  write_bytes(no_emotion, "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units\n01,EP02_01f,46,59,86,12\n");
+  expect_error<DataError>([&] { read_casme2_table(no_emotion); }, {no_emotion.string(), "Estimated Emotion"});
+
+  // Without the blank columns (as some exports have it) the columns are still found by name.
+  const auto compact = dir / "compact.csv";
+  write_bytes(compact, "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion\n"
+                       "01,EP02_01f,46,59,86,12,happiness\n");
+  const auto rows = read_casme2_table(compact);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].apex, 59);
+  EXPECT_EQ(rows[0].emotion, "happiness");
+}
+
+TEST(Casme2Dataset, LoadsTheNativeLayoutWithFiveClassesThroughTheRegistry) {
+  test::TempDir dir;
+  const auto root = dir / "CASME2";
+  make_native_tree(root, real_table());
+
+  const auto ds = build(five_class_yaml(root));
+  EXPECT_EQ(ds->name(), "casme2");
+  ASSERT_EQ(ds->samples().size(), 246u);
+  ASSERT_EQ(ds->excluded().size(), 9u);
+  int sadness = 0, fear = 0;
+  for (const auto& skip : ds->excluded()) {
+    EXPECT_EQ(skip.stage, "label_map");
+    sadness += skip.reason.find("'sadness'") != std::string::npos;
+    fear += skip.reason.find("'fear'") != std::string::npos;
+  }
+  EXPECT_EQ(sadness, 7);
+  EXPECT_EQ(fear, 2);
+
+  std::map<std::string, int> per_class;
+  std::set<std::string> ids;
+  for (const auto& s : ds->samples()) {
+    ++per_class[ds->labels().name(s.label)];
+    ids.insert(s.id);
+    EXPECT_EQ(s.dataset, "casme2");
+    EXPECT_LE(s.onset, s.apex) << s.id;
+    EXPECT_LE(s.apex, s.offset) << s.id;
+  }
+  EXPECT_EQ(ids.size(), 246u);
+  const std::map<std::string, int> expected = {
+      {"happiness", 32}, {"surprise", 25}, {"disgust", 63}, {"repression", 27}, {"others", 99}};
+  EXPECT_EQ(per_class, expected);
+
+  const auto& first = ds->samples().front();
+  EXPECT_EQ(first.id, "casme2/sub01/EP02_01f");
+  EXPECT_EQ(first.subject, "sub01");
+  EXPECT_EQ(first.group_key(), "casme2/sub01");
+  EXPECT_EQ(first.clip, "EP02_01f");
+  EXPECT_EQ(first.emotion, "happiness");
+  EXPECT_EQ(first.label, 0);
+  EXPECT_EQ(first.action_units, "12");
+  EXPECT_EQ(first.source, "CASME2-coding-20140508.csv:2");
+  EXPECT_EQ(first.clip_dir, root / "CASME2_RAW_selected" / "sub01" / "EP02_01f");
+  EXPECT_EQ(first.frame_path(46), root / "CASME2_RAW_selected" / "sub01" / "EP02_01f" / "img46.jpg");
+
+  auto slash = std::find_if(ds->samples().begin(), ds->samples().end(),
+                            [](const SampleMeta& s) { return s.id == "casme2/sub04/EP12_01f"; });
+  ASSERT_NE(slash, ds->samples().end());
+  EXPECT_EQ(slash->apex, (261 + 321) / 2);
+}
+
+TEST(Casme2Dataset, ApexPolicyDecidesAboutTheSlashApex) {
+  test::TempDir dir;
+  const auto root = dir / "CASME2";
+  make_native_tree(root, real_table());
+
+  const auto skipped = build(five_class_yaml(root, "skip"));
+  EXPECT_EQ(skipped->samples().size(), 245u);
+  ASSERT_EQ(skipped->excluded().size(), 10u);
+  const auto it = std::find_if(skipped->excluded().begin(), skipped->excluded().end(),
+                               [](const SkipRecord& r) { return r.sample_id == "casme2/sub04/EP12_01f"; });
+  ASSERT_NE(it, skipped->excluded().end());
+  EXPECT_EQ(it->stage, "dataset");
+  EXPECT_NE(it->reason.find("ApexFrame"), std::string::npos) << it->reason;
+
+  expect_error<DataError>([&] { build(five_class_yaml(root, "fail")); },
+                          {"CASME2-coding-20140508.csv:31", "casme2/sub04/EP12_01f", "ApexFrame"});
+}
+
+TEST(Casme2Dataset, ApexOutsideTheClipFollowsThePolicy) {
+  test::TempDir dir;
+  const auto table = dir / "table.csv";
+  write_bytes(table,
+              "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n"
+              "01,EP02_01f,,46,59,86,,12,happiness\n"
+              "02,EP09_06,,10,95,50,,4,others\n");
+  const auto root = dir / "CASME2";
+  make_native_tree(root, table);
+
+  auto options = five_class_options(root);
+  options.apex_policy = "midpoint";
+  Casme2Dataset mid(options);
+  ASSERT_EQ(mid.samples().size(), 2u);
+  EXPECT_EQ(mid.samples()[1].apex, 30);
+
+  options.apex_policy = "skip";
+  Casme2Dataset skip(options);
+  ASSERT_EQ(skip.samples().size(), 1u);
+  ASSERT_EQ(skip.excluded().size(), 1u);
+  EXPECT_NE(skip.excluded()[0].reason.find("95"), std::string::npos) << skip.excluded()[0].reason;
+
+  options.apex_policy = "fail";
+  expect_error<DataError>([&] { Casme2Dataset{options}; }, {"CASME2-coding-20140508.csv:3", "ApexFrame 95", "10..50"});
+}
+
+TEST(Casme2Dataset, CroppedVariantUsesRegImgFrames) {
+  test::TempDir dir;
+  const auto table = dir / "table.csv";
+  write_bytes(table,
+              "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n"
+              "1,EP02_01f,,46,59,86,,12,happiness\n");
+  const auto root = dir / "CASME2";
+  make_native_tree(root, table, "Cropped", "reg_img");  // subject "1" (lost its zero) lives in sub01
+
+  auto options = five_class_options(root);
+  options.variant = "cropped";
+  Casme2Dataset ds(options);
+  ASSERT_EQ(ds.samples().size(), 1u);
+  const auto& s = ds.samples()[0];
+  EXPECT_EQ(s.subject, "sub01");
+  EXPECT_EQ(s.frame_path(59), root / "Cropped" / "sub01" / "EP02_01f" / "reg_img59.jpg");
+  EXPECT_TRUE(fs::exists(s.frame_path(59)));
+
+  // The raw variant looks elsewhere and says where.
+  options.variant = "raw";
+  expect_error<DataError>([&] { Casme2Dataset{options}; }, {(root / "CASME2_RAW_selected").string()});
+}
+
+TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
+  test::TempDir dir;
+  const auto missing_root = dir / "no-such-root";
+  expect_error<DataError>([&] { build(five_class_yaml(missing_root)); }, {missing_root.string(), "CASME2_RAW_selected"});
+
+  const auto root = dir / "CASME2";
+  const auto table = dir / "table.csv";
+  write_bytes(table,
+              "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n"
+              "01,EP02_01f,,46,59,86,,12,happiness\n"
+              "01,EP03_02,,131,139,161,,18,others\n");
+  make_native_tree(root, table);
+
+  // A frame file the table needs is missing.
+  const auto apex = root / "CASME2_RAW_selected" / "sub01" / "EP03_02" / "img139.jpg";
+  fs::remove(apex);
+  expect_error<DataError>([&] { build(five_class_yaml(root)); }, {apex.string(), "CASME2-coding-20140508.csv:3"});
+  auto options = five_class_options(root);
+  options.check_frames = false;
+  EXPECT_EQ(Casme2Dataset(options).samples().size(), 2u);
+
+  // A whole clip folder is missing.
+  const auto clip = root / "CASME2_RAW_selected" / "sub01" / "EP02_01f";
+  fs::remove_all(clip);
+  expect_error<DataError>([&] { Casme2Dataset{options}; }, {clip.string(), "CASME2-coding-20140508.csv:2"});
+
+  // A malformed row, found through the registry path.
+  write_bytes(root / "CASME2-coding-20140508.csv",
+              "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n"
+              "01,EP03_02,,abc,139,161,,18,others\n");
+  expect_error<DataError>([&] { build(five_class_yaml(root)); },
+                          {(root / "CASME2-coding-20140508.csv").string() + ":2", "OnsetFrame", "'abc'"});
+
+  // The table is missing.
+  fs::remove(root / "CASME2-coding-20140508.csv");
+  expect_error<DataError>([&] { build(five_class_yaml(root)); }, {"CASME2-coding-20140508.csv", "does not exist"});
+}
+
+TEST(Casme2Options, BadValuesAreConfigErrorsWithLine) {
+  const std::string yaml = "dataset:\n  type: casme2\n  root: /data/CASME2\n  variant: croped\n"
+                           "  labels: {classes: [happiness]}\n";
+  expect_error<ConfigError>([&] { build(yaml); }, {"test.yaml:4", "variant", "'croped'", "raw", "cropped"});
+
+  const std::string policy = "dataset:\n  type: casme2\n  root: /data/CASME2\n  apex_policy: guess\n"
+                             "  labels: {classes: [happiness]}\n";
+  expect_error<ConfigError>([&] { build(policy); }, {"test.yaml:4", "apex_policy", "'guess'"});
+
+  expect_error<ConfigError>([&] { build("dataset:\n  type: casme2\n  labels: {classes: [happiness]}\n"); },
+                            {"root"});
+  expect_error<RegistryError>([&] { build("dataset:\n  type: casme\n  root: /x\n"); }, {"test.yaml:2", "casme2"});
+
+  // Defaults are written back into the document, so the resolved config shows them.
+  const auto config = Config::from_string("dataset:\n  root: /data/CASME2\n  labels: {classes: [happiness]}\n");
+  const auto o = Casme2Options::from_config(config.root().child("dataset"));
+  EXPECT_EQ(o.root, "/data/CASME2");
+  EXPECT_EQ(o.table, "CASME2-coding-20140508.csv");
+  EXPECT_EQ(o.variant, "raw");
+  EXPECT_EQ(o.apex_policy, "midpoint");
+  EXPECT_TRUE(o.check_frames);
+  EXPECT_EQ(o.labels.num_classes(), 1);
+  EXPECT_NE(config.dump().find("apex_policy: midpoint"), std::string::npos) << config.dump();
+}
+
+}  // namespace
+}  // namespace mer
