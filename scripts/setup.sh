@@ -5,14 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ pkg-config ccache git
+packages=(pkg-config ccache
   libtorch-dev libopenblas0-pthread libopencv-dev libopencv-contrib-dev libdlib-dev libdlib-data
-  libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
-  nodejs npm)
+  libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev)
+# Tools count as present when their command is, whoever installed them (npm often comes from elsewhere,
+# and Debian's npm package conflicts with a newer nodejs).
+declare -A tools=([cmake]=cmake [ninja]=ninja-build [g++]=g++ [git]=git [npm]=npm)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+for cmd in "${!tools[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
