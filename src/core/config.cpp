@@ -232,6 +232,22 @@ YAML::Node to_yaml(const T& v) {
   return YAML::Node(v);
 }
 
+// Every read goes through here: it records that `key` was asked for under `path` (for "did you mean")
+// and that the key is used (for check_all_used), then looks it up.
+YAML::Node touch(ConfigState& st, const std::string& path, const std::string& key) {
+  st.asked[path].insert(key);
+  const auto kp = join(path, key);
+  st.used.insert(kp);
+  return lookup(st.doc, kp);
+}
+
+// Writes a default into the document so the resolved config shows it.
+void fill_default(ConfigState& st, const std::string& path, const std::string& key, const YAML::Node& value) {
+  YAML::Node self = lookup(st.doc, path);
+  self[key] = value;
+  st.origin.emplace(join(path, key), "<default>");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Config
@@ -332,28 +348,21 @@ bool ConfigNode::has(const std::string& key) const {
 
 template <class T>
 T ConfigNode::get(const std::string& key, const T& fallback) const {
-  state_->asked[path_].insert(key);
-  const auto kp = key_path(key);
-  state_->used.insert(kp);
-  YAML::Node n = lookup(state_->doc, kp);
+  const YAML::Node n = touch(*state_, path_, key);
   if (!n.IsDefined() || n.IsNull()) {
-    YAML::Node self = lookup(state_->doc, path_);
-    self[key] = to_yaml(fallback);
-    state_->origin.emplace(kp, "<default>");
+    fill_default(*state_, path_, key, to_yaml(fallback));
     return fallback;
   }
   T out{};
   if (!convert(n, out))
-    throw ConfigError(detail::concat(where(key), ": '", kp, "' expects ", type_name<T>(), ", got ", describe_type(n)));
+    throw ConfigError(detail::concat(where(key), ": '", key_path(key), "' expects ", type_name<T>(), ", got ", describe_type(n)));
   return out;
 }
 
 template <class T>
 T ConfigNode::required(const std::string& key) const {
-  state_->asked[path_].insert(key);
   const auto kp = key_path(key);
-  state_->used.insert(kp);
-  YAML::Node n = lookup(state_->doc, kp);
+  const YAML::Node n = touch(*state_, path_, key);
   if (!n.IsDefined() || n.IsNull())
     throw ConfigError(detail::concat(where(), ": missing required key '", kp, "' (", type_name<T>(), ")"));
   T out{};
@@ -404,12 +413,10 @@ fs::path ConfigNode::required_path(const std::string& key) const {
 }
 
 std::map<std::string, std::string> ConfigNode::get_string_map(const std::string& key) const {
-  state_->asked[path_].insert(key);
   const auto kp = key_path(key);
-  state_->used.insert(kp);
+  const YAML::Node n = touch(*state_, path_, key);
   state_->used_subtree.insert(kp);
   std::map<std::string, std::string> out;
-  YAML::Node n = lookup(state_->doc, kp);
   if (!n.IsDefined() || n.IsNull()) return out;
   if (!n.IsMap()) throw ConfigError(detail::concat(where(key), ": '", kp, "' expects a map of names, got ", describe_type(n)));
   for (const auto& kv : n) {
@@ -422,13 +429,10 @@ std::map<std::string, std::string> ConfigNode::get_string_map(const std::string&
 }
 
 ConfigNode ConfigNode::child(const std::string& key) const {
-  state_->asked[path_].insert(key);
   const auto kp = key_path(key);
-  state_->used.insert(kp);
-  YAML::Node n = lookup(state_->doc, kp);
+  const YAML::Node n = touch(*state_, path_, key);
   if (!n.IsDefined() || n.IsNull()) {
-    YAML::Node self = lookup(state_->doc, path_);
-    self[key] = YAML::Node(YAML::NodeType::Map);
+    fill_default(*state_, path_, key, YAML::Node(YAML::NodeType::Map));
   } else if (!n.IsMap()) {
     throw ConfigError(detail::concat(where(key), ": '", kp, "' expects a map, got ", describe_type(n)));
   }
@@ -436,11 +440,9 @@ ConfigNode ConfigNode::child(const std::string& key) const {
 }
 
 std::vector<ConfigNode> ConfigNode::items(const std::string& key) const {
-  state_->asked[path_].insert(key);
   const auto kp = key_path(key);
-  state_->used.insert(kp);
+  const YAML::Node n = touch(*state_, path_, key);
   std::vector<ConfigNode> out;
-  YAML::Node n = lookup(state_->doc, kp);
   if (!n.IsDefined() || n.IsNull()) return out;
   if (!n.IsSequence()) throw ConfigError(detail::concat(where(key), ": '", kp, "' expects a list, got ", describe_type(n)));
   for (std::size_t i = 0; i < n.size(); ++i) {

@@ -1,7 +1,7 @@
 #include <mer/core/error.hpp>
 #include <mer/core/log.hpp>
 #include <mer/data/casme2.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 
 #include <algorithm>
 #include <map>
@@ -55,7 +55,7 @@ Casme2Options Casme2Options::from_config(const ConfigNode& node) {
 }
 
 std::vector<Casme2Row> read_casme2_table(const fs::path& file) {
-  const auto table = CsvTable::read(file);
+  const auto table = Table::read(file);
   // By name: the sheet has two blank columns (C and G), and other exports drop them.
   const auto c_subject = table.column("Subject");
   const auto c_file = table.column("Filename");

@@ -1,7 +1,7 @@
 #include <mer/core/error.hpp>
 #include <mer/eval/predictions.hpp>
 #include <mer/io/atomic_file.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -30,7 +30,7 @@ std::string predictions_to_csv(const std::vector<Prediction>& preds, const std::
 
 std::vector<Prediction> predictions_from_csv(const std::string& text, const std::string& name,
                                              const std::vector<std::string>& classes) {
-  const auto table = CsvTable::parse(text, name);
+  const auto table = Table::parse_csv(text, name);
   const auto c_id = table.column("sample_id"), c_subject = table.column("subject"), c_fold = table.column("fold"),
              c_true = table.column("true_label"), c_pred = table.column("pred_label");
   std::vector<std::size_t> c_prob;
@@ -63,7 +63,7 @@ std::vector<Prediction> predictions_from_csv(const std::string& text, const std:
 }
 
 std::vector<std::string> predictions_classes(const std::filesystem::path& file) {
-  const auto table = CsvTable::parse(read_file(file), file.string());
+  const auto table = Table::parse_csv(read_file(file), file.string());
   const auto first = table.column("pred_label") + 1;
   std::vector<std::string> classes;
   for (auto c = first; c < table.header.size(); ++c) {

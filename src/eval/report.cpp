@@ -1,6 +1,6 @@
 #include <mer/core/error.hpp>
 #include <mer/eval/report.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -25,7 +25,21 @@ LabelMap::LabelMap(std::vector<std::string> classes, std::map<std::string, std::
 LabelMap LabelMap::from_config(const ConfigNode& node) {
   const auto classes = node.required<std::vector<std::string>>("classes");
   const auto map = node.get_string_map("map");
-  return with_context("reading the label map at " + node.where(), [&] { return LabelMap(classes, map); });
+  const int min_samples = node.get<int>("min_samples_per_class", 0);
+  MER_CHECK(min_samples >= 0, ConfigError, node.where("min_samples_per_class"),
+            ": min_samples_per_class must be >= 0, got ", min_samples);
+  auto m = with_context("reading the label map at " + node.where(), [&] { return LabelMap(classes, map); });
+  m.min_samples_per_class_ = min_samples;
+  return m;
+}
+
+LabelMap LabelMap::restricted_to(const std::vector<std::string>& keep) const {
+  std::map<std::string, std::string> map;
+  for (const auto& [raw, index] : index_)
+    if (std::find(keep.begin(), keep.end(), classes_[index]) != keep.end()) map[raw] = classes_[index];
+  LabelMap out(keep, map);
+  out.min_samples_per_class_ = min_samples_per_class_;
+  return out;
 }
 
 std::optional<int> LabelMap::index_of(const std::string& raw) const {

@@ -268,7 +268,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
         std::string key;
         if (cache) {
           key = FeatureCache::make_key(
-              sample.id, {sample.frame_path(sample.onset), sample.frame_path(sample.apex), sample.frame_path(sample.offset)});
+              sample.id, sample.source_files());
           if (auto hit = cache->load(key)) {
             results[i].features = std::move(hit);
             results[i].from_cache = true;

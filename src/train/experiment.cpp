@@ -5,7 +5,7 @@
 #include <mer/data/dataset.hpp>
 #include <mer/eval/folds.hpp>
 #include <mer/io/atomic_file.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 #include <mer/models/classifier.hpp>
 #include <mer/preprocess/pipeline.hpp>
 #include <mer/train/experiment.hpp>
@@ -271,7 +271,7 @@ RunScores rescore_run(const fs::path& dir) {
   if (!run_dir.has("predictions.csv"))
     scores.notes.push_back("partial run: scored from " + std::to_string(scores.folds.size()) + " finished folds only");
   if (run_dir.has("skipped.csv")) {
-    const auto t = CsvTable::read(run_dir.file("skipped.csv"));
+    const auto t = Table::read(run_dir.file("skipped.csv"));
     for (const auto& row : t.rows) info.skipped.push_back(SkipRecord{row.at(0), row.at(1), row.at(2)});
   }
   info.facts.push_back("re-scored from saved predictions by `mer eval --run`");

@@ -2,7 +2,7 @@
 #include <mer/core/error.hpp>
 #include <mer/data/casme2.hpp>
 #include <mer/data/dataset.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>

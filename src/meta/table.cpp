@@ -1,6 +1,8 @@
 #include <mer/core/error.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -34,20 +36,20 @@ std::optional<int> parse_int_cell(const std::string& cell) {
   }
 }
 
-CsvTable CsvTable::read(const std::filesystem::path& file, bool has_header) {
+Table Table::read(const std::filesystem::path& file, bool has_header) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw IoError("cannot read table '" + file.string() + "'");
   std::ostringstream ss;
   ss << in.rdbuf();
-  auto t = parse(ss.str(), file.string(), has_header);
+  auto t = parse_csv(ss.str(), file.string(), has_header);
   t.file = file;
   return t;
 }
 
-CsvTable CsvTable::parse(const std::string& text_in, const std::string& name, bool has_header) {
+Table Table::parse_csv(const std::string& text_in, const std::string& name, bool has_header) {
   std::string_view text(text_in);
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  CsvTable t;
+  Table t;
   t.file = name;
   std::vector<std::string> row;
   std::string cell;
@@ -101,13 +103,13 @@ CsvTable CsvTable::parse(const std::string& text_in, const std::string& name, bo
   return t;
 }
 
-std::optional<std::size_t> CsvTable::find_column(const std::string& name) const {
+std::optional<std::size_t> Table::find_column(const std::string& name) const {
   for (std::size_t i = 0; i < header.size(); ++i)
     if (trim(header[i]) == name) return i;
   return std::nullopt;
 }
 
-std::size_t CsvTable::column(const std::string& name) const {
+std::size_t Table::column(const std::string& name) const {
   if (auto c = find_column(name)) return *c;
   std::string have;
   for (const auto& h : header)
@@ -115,6 +117,55 @@ std::size_t CsvTable::column(const std::string& name) const {
   throw DataError(file.string() + ":1: expected a column '" + name + "'; the header has: " + have);
 }
 
-std::string CsvTable::where(std::size_t r) const { return file.string() + ":" + std::to_string(lines.at(r)); }
+std::string Table::where(std::size_t r) const {
+  return file.string() + (sheet.empty() ? "" : "[" + sheet + "]") + ":" + std::to_string(lines.at(r));
+}
+
+namespace {
+std::string lower_extension(const std::filesystem::path& file) {
+  auto ext = file.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+// Moves the first row holding every wanted cell into the header and drops the rows above it.
+void detect_header(Table& t, const std::vector<std::string>& wanted) {
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    bool all = true;
+    for (const auto& w : wanted) {
+      bool found = false;
+      for (const auto& cell : t.rows[r]) found = found || trim(cell) == w;
+      all = all && found;
+    }
+    if (!all) continue;
+    t.header = t.rows[r];
+    t.rows.erase(t.rows.begin(), t.rows.begin() + static_cast<long>(r) + 1);
+    t.lines.erase(t.lines.begin(), t.lines.begin() + static_cast<long>(r) + 1);
+    return;
+  }
+  std::string list;
+  for (const auto& w : wanted) list += (list.empty() ? "'" : ", '") + w + "'";
+  throw DataError(t.file.string() + (t.sheet.empty() ? "" : "[" + t.sheet + "]") +
+                  ": no header row found; expected a row with the columns " + list);
+}
+}  // namespace
+
+Table read_table(const std::filesystem::path& file, const TableOptions& options) {
+  const bool xlsx = lower_extension(file) == ".xlsx";
+  // Without header detection the first row is the header; with it, every row is read as data first.
+  const bool first_row_header = options.has_header && options.header_with.empty();
+  Table t = xlsx ? read_xlsx(file, options.sheet) : Table::read(file, false);
+  if (first_row_header && !t.rows.empty()) {
+    t.header = t.rows.front();
+    t.rows.erase(t.rows.begin());
+    t.lines.erase(t.lines.begin());
+  } else if (options.has_header) {
+    detect_header(t, options.header_with);
+  }
+  std::size_t width = t.header.size();
+  for (const auto& r : t.rows) width = std::max(width, r.size());
+  for (auto& r : t.rows) r.resize(width);
+  return t;
+}
 
 }  // namespace mer

@@ -1,5 +1,5 @@
 #include <mer/core/error.hpp>
-#include <mer/meta/csv_table.hpp>
+#include <mer/meta/table.hpp>
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 namespace mer {
 namespace {
 
-TEST(CsvTable, QuotesCrlfBomAndBlankLines) {
-  const auto t = CsvTable::parse("\xEF\xBB\xBF" "a,b,c\r\n1,\"x, \"\"y\"\"\",3\r\n\r\n4,5\r\n", "t.csv");
+TEST(Table, QuotesCrlfBomAndBlankLines) {
+  const auto t = Table::parse_csv("\xEF\xBB\xBF" "a,b,c\r\n1,\"x, \"\"y\"\"\",3\r\n\r\n4,5\r\n", "t.csv");
   ASSERT_EQ(t.header, (std::vector<std::string>{"a", "b", "c"}));
   ASSERT_EQ(t.rows.size(), 2u);
   EXPECT_EQ(t.rows[0][1], "x, \"y\"");
@@ -18,8 +18,8 @@ TEST(CsvTable, QuotesCrlfBomAndBlankLines) {
   EXPECT_EQ(t.where(1), "t.csv:4");
 }
 
-TEST(CsvTable, MissingColumnListsHeader) {
-  const auto t = CsvTable::parse("Subject,,OnsetFrame\n01,,5\n", "c.csv");
+TEST(Table, MissingColumnListsHeader) {
+  const auto t = Table::parse_csv("Subject,,OnsetFrame\n01,,5\n", "c.csv");
   EXPECT_EQ(t.column("OnsetFrame"), 2u);
   try {
     t.column("ApexFrame");
@@ -29,11 +29,11 @@ TEST(CsvTable, MissingColumnListsHeader) {
   }
 }
 
-TEST(CsvTable, UnterminatedQuoteIsADataError) {
-  EXPECT_THROW(CsvTable::parse("a\n\"oops\n", "q.csv"), DataError);
+TEST(Table, UnterminatedQuoteIsADataError) {
+  EXPECT_THROW(Table::parse_csv("a\n\"oops\n", "q.csv"), DataError);
 }
 
-TEST(CsvTable, IntCells) {
+TEST(Table, IntCells) {
   EXPECT_EQ(parse_int_cell("46"), 46);
   EXPECT_EQ(parse_int_cell(" 46.0 "), 46);
   EXPECT_FALSE(parse_int_cell("/"));
@@ -42,21 +42,21 @@ TEST(CsvTable, IntCells) {
   EXPECT_FALSE(parse_int_cell("12a"));
 }
 
-TEST(CsvTable, EscapeRoundTrip) {
+TEST(Table, EscapeRoundTrip) {
   const std::string cell = "a,\"b\"";
-  const auto t = CsvTable::parse("h\n" + csv_escape(cell) + "\n", "e.csv");
+  const auto t = Table::parse_csv("h\n" + csv_escape(cell) + "\n", "e.csv");
   EXPECT_EQ(t.rows.at(0).at(0), cell);
   EXPECT_EQ(csv_escape("plain"), "plain");
 }
 
-TEST(CsvTable, ReadsTheRealMegcListWithCrlfAndNoHeader) {
-  const auto t = CsvTable::read(test::annotations_dir() / "megc2019_composite.csv", false);
+TEST(Table, ReadsTheRealMegcListWithCrlfAndNoHeader) {
+  const auto t = Table::read(test::annotations_dir() / "megc2019_composite.csv", false);
   EXPECT_EQ(t.rows.size(), 442u);
   EXPECT_EQ(t.rows.front().size(), 4u);
   EXPECT_TRUE(t.header.empty());
 }
 
-TEST(CsvTable, MissingFileIsAnIoError) { EXPECT_THROW(CsvTable::read("/nonexistent/x.csv"), IoError); }
+TEST(Table, MissingFileIsAnIoError) { EXPECT_THROW(Table::read("/nonexistent/x.csv"), IoError); }
 
 }  // namespace
 }  // namespace mer
