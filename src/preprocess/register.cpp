@@ -9,6 +9,9 @@ void register_builtin_stages(StageRegistry& registry) {
       "frames", [](const ConfigNode& c) { return make_frames_stage(FramesOptions::from_config(c)); },
       "reads the annotated frames (onset, apex, offset) of a sample");
   registry.add(
+      "apex_spot", [](const ConfigNode& c) { return make_apex_spot_stage(ApexSpotOptions::from_config(c)); },
+      "finds the apex frame when the annotation has none (frame difference) -> apex, apex_frame");
+  registry.add(
       "detect_face", [](const ConfigNode& c) { return make_detect_face_stage(DetectFaceOptions::from_config(c)); },
       "finds the largest face with dlib's HOG detector -> face");
   registry.add(

@@ -44,7 +44,7 @@ class FramesStage final : public Stage {
         // CASME II and SAMM mark some apexes "/"; such clips cannot give an onset-apex pair.
         throw SampleError(detail::concat("sample ", sample.id, ": ", name, " unknown (the annotation",
                                          sample.source.empty() ? std::string() : " at " + sample.source,
-                                         " gives no ", name, " frame)"));
+                                         " gives no ", name, " frame", name == "apex" ? "; read only the onset here and add an apex_spot stage after detect_face" : "", ")"));
       }
       try {
         item.mats[name] = load_frame(sample, n, mode);

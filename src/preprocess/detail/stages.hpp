@@ -64,6 +64,27 @@ struct AlignOptions {
 };
 std::unique_ptr<Stage> make_align_stage(AlignOptions options);
 
+// ---------------------------------------------------------------- stages_apex.cpp
+
+struct ApexSpotOptions {
+  /// "frame_difference": the frame farthest (mean absolute difference) from both onset and offset,
+  /// after a 3-frame moving average.
+  std::string method = "frame_difference";
+  /// "face": compare inside the detected face box (reads `face`); "frame": whole frames.
+  std::string region = "face";
+  /// Frames are compared at this width (pixels); enough to find the peak, cheap on long clips.
+  int width = 64;
+  /// Colour of the `apex` frame written for later stages: "gray" or "color".
+  std::string color = "gray";
+  /// Also re-estimate apexes the annotation gives (by default only missing ones are estimated).
+  bool override_annotated = false;
+  static ApexSpotOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_apex_spot_stage(ApexSpotOptions options);
+/// Index of the spotted apex in a clip of equal-size single-channel float frames (never the first or last
+/// frame when there are more than two).
+std::size_t spot_apex(const std::vector<cv::Mat>& frames);
+
 // ---------------------------------------------------------------- stages_motion.cpp
 
 struct FlowOptions {
