@@ -6,6 +6,12 @@ find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs videoio video o
 find_package(dlib REQUIRED)
 find_package(Torch REQUIRED)
 find_package(Threads REQUIRED)
+# Vendor .xlsx annotation tables are zips of XML parts (meta/xlsx.cpp). libzip comes through pkg-config:
+# Debian's libzip CMake config also imports the zipcmp/zipmerge/ziptool programs and fails unless those
+# three tool packages are installed. pugixml's CMake config works as shipped.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+find_package(pugixml REQUIRED)
 if(MER_BUILD_TOOLS)
   find_package(CLI11 REQUIRED)
 endif()

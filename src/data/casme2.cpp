@@ -1,5 +1,4 @@
 #include <mer/core/error.hpp>
-#include <mer/core/log.hpp>
 #include <mer/data/casme2.hpp>
 #include <mer/meta/table.hpp>
 
@@ -11,8 +10,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Yan et al. 2014: CASME II was recorded with a 200 fps camera.
+constexpr double kFps = 200;
+
 const char* const kVariants[] = {"raw", "cropped"};
-const char* const kApexPolicies[] = {"midpoint", "skip", "fail"};
+const char* const kLabelColumns[] = {"Estimated Emotion", "Objective Classes"};
+// As QuirkPolicies::from_config accepts them; options built in code bypass that check.
+const char* const kMissingApex[] = {"estimate", "midpoint", "skip", "fail"};
+const char* const kApexOutOfRange[] = {"clamp", "estimate", "midpoint", "skip", "fail"};
 
 template <std::size_t N>
 bool one_of(const std::string& value, const char* const (&allowed)[N]) {
@@ -24,6 +29,14 @@ std::string list_of(const char* const (&allowed)[N]) {
   std::string out;
   for (std::size_t i = 0; i < N; ++i) out += (i ? (i + 1 == N ? " or " : ", ") : "") + std::string(allowed[i]);
   return out;
+}
+
+template <std::size_t N>
+void check_config(const ConfigNode& node, const std::string& key, const std::string& value,
+                  const char* const (&allowed)[N]) {
+  if (!one_of(value, allowed))
+    throw ConfigError(detail::concat(node.where(key), ": '", node.key_path(key), "' expects ", list_of(allowed),
+                                     ", got '", value, "'"));
 }
 
 // The vendor sheet stores Subject as text "01"; a CSV export that went through a spreadsheet as a
@@ -41,21 +54,20 @@ Casme2Options Casme2Options::from_config(const ConfigNode& node) {
   Casme2Options o;
   o.root = node.required_path("root");
   o.table = node.get_path("table", o.table.string());
+  o.sheet = node.get<std::string>("sheet", o.sheet);
   o.variant = node.get<std::string>("variant", o.variant);
-  if (!one_of(o.variant, kVariants))
-    throw ConfigError(detail::concat(node.where("variant"), ": '", node.key_path("variant"), "' expects ",
-                                     list_of(kVariants), ", got '", o.variant, "'"));
-  o.apex_policy = node.get<std::string>("apex_policy", o.apex_policy);
-  if (!one_of(o.apex_policy, kApexPolicies))
-    throw ConfigError(detail::concat(node.where("apex_policy"), ": '", node.key_path("apex_policy"), "' expects ",
-                                     list_of(kApexPolicies), ", got '", o.apex_policy, "'"));
+  check_config(node, "variant", o.variant, kVariants);
+  o.label_column = node.get<std::string>("label_column", o.label_column);
+  check_config(node, "label_column", o.label_column, kLabelColumns);
+  o.quirks = QuirkPolicies::from_config(node);
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
   o.labels = LabelMap::from_config(node.child("labels"));
   return o;
 }
 
-std::vector<Casme2Row> read_casme2_table(const fs::path& file) {
-  const auto table = Table::read(file);
+std::vector<Casme2Row> read_casme2_table(const fs::path& file, const std::string& sheet) {
+  // The header row is found, not assumed: exports differ in what they put above it.
+  const auto table = read_table(file, {sheet, {"Subject", "Filename"}});
   // By name: the sheet has two blank columns (C and G), and other exports drop them.
   const auto c_subject = table.column("Subject");
   const auto c_file = table.column("Filename");
@@ -64,21 +76,25 @@ std::vector<Casme2Row> read_casme2_table(const fs::path& file) {
   const auto c_offset = table.column("OffsetFrame");
   const auto c_aus = table.column("Action Units");
   const auto c_emotion = table.column("Estimated Emotion");
+  const auto c_objective = table.find_column("Objective Classes");  // 20190701 release only
+  const std::string name = file.filename().string() + (table.sheet.empty() ? "" : "[" + table.sheet + "]");
 
   std::vector<Casme2Row> rows;
   rows.reserve(table.rows.size());
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const auto& cells = table.rows[r];
     const auto where = table.where(r);
-    auto frame = [&](std::size_t col, const char* name) {
+    auto frame = [&](std::size_t col, const char* column) {
       const auto v = parse_int_cell(cells[col]);
       if (!v || *v < 0)
-        throw DataError(detail::concat(where, ": column '", name, "' expects a frame number (whole number >= 0), got '",
+        throw DataError(detail::concat(where, ": column '", column, "' expects a frame number (whole number >= 0), got '",
                                        trim(cells[col]), "'"));
       return *v;
     };
     Casme2Row row;
     row.line = table.lines[r];
+    row.where = where;
+    row.source = name + ":" + std::to_string(row.line);
     row.subject = trim(cells[c_subject]);
     if (row.subject.empty())
       throw DataError(where + ": column 'Subject' is empty; expected a subject number such as '01'");
@@ -87,28 +103,32 @@ std::vector<Casme2Row> read_casme2_table(const fs::path& file) {
       throw DataError(where + ": column 'Filename' is empty; expected a clip folder name such as 'EP02_01f'");
     row.onset = frame(c_onset, "OnsetFrame");
     row.offset = frame(c_offset, "OffsetFrame");
-    // The 20140508 sheet has ApexFrame "/" for sub04/EP12_01f: a missing apex, left to the apex policy.
-    const auto apex_cell = trim(cells[c_apex]);
-    if (apex_cell.empty() || apex_cell == "/") {
-      row.apex = -1;
-    } else {
-      row.apex = frame(c_apex, "ApexFrame");
-    }
+    // The sheet has ApexFrame "/" for sub04/EP12_01f: a missing apex, left to the quirk policy. Any other
+    // text is a damaged cell, not a missing apex.
+    row.apex_cell = trim(cells[c_apex]);
+    row.apex = row.apex_cell.empty() || row.apex_cell == "/" ? -1 : frame(c_apex, "ApexFrame");
     if (row.onset > row.offset)
       throw DataError(detail::concat(where, ": OnsetFrame ", row.onset, " is after OffsetFrame ", row.offset,
                                      "; expected onset <= offset"));
     row.action_units = trim(cells[c_aus]);
     row.emotion = trim(cells[c_emotion]);
+    if (c_objective) row.objective_class = trim(cells[*c_objective]);
     rows.push_back(std::move(row));
   }
   return rows;
 }
 
-Casme2Dataset::Casme2Dataset(Casme2Options options) : options_(std::move(options)) {
+Casme2Dataset::Casme2Dataset(Casme2Options options)
+    : AnnotatedDataset("casme2", options.labels), options_(std::move(options)) {
   MER_CHECK(one_of(options_.variant, kVariants), ValueError, "CASME II variant must be ", list_of(kVariants),
             ", got '", options_.variant, "'");
-  MER_CHECK(one_of(options_.apex_policy, kApexPolicies), ValueError, "CASME II apex_policy must be ",
-            list_of(kApexPolicies), ", got '", options_.apex_policy, "'");
+  MER_CHECK(one_of(options_.label_column, kLabelColumns), ValueError, "CASME II label_column must be ",
+            list_of(kLabelColumns), ", got '", options_.label_column, "'");
+  MER_CHECK(one_of(options_.quirks.missing_apex, kMissingApex), ValueError, "CASME II missing_apex must be ",
+            list_of(kMissingApex), ", got '", options_.quirks.missing_apex, "'");
+  MER_CHECK(one_of(options_.quirks.apex_out_of_range, kApexOutOfRange), ValueError,
+            "CASME II apex_out_of_range must be ", list_of(kApexOutOfRange), ", got '",
+            options_.quirks.apex_out_of_range, "'");
   const fs::path& root = options_.root;
   if (root.empty() || !fs::is_directory(root))
     throw DataError("CASME II root '" + root.string() +
@@ -117,7 +137,8 @@ Casme2Dataset::Casme2Dataset(Casme2Options options) : options_(std::move(options
   const fs::path table = options_.table.is_absolute() ? options_.table : root / options_.table;
   if (!fs::is_regular_file(table))
     throw DataError("CASME II coding table '" + table.string() +
-                    "' does not exist; expected the coding sheet exported as CSV (dataset.table, relative to root)");
+                    "' does not exist; expected the coding table, .xlsx as distributed or a CSV export (dataset.table, "
+                    "relative to root)");
   const bool raw = options_.variant == "raw";
   const fs::path frames_root = root / (raw ? "CASME2_RAW_selected" : "Cropped");
   if (!fs::is_directory(frames_root))
@@ -125,41 +146,20 @@ Casme2Dataset::Casme2Dataset(Casme2Options options) : options_(std::move(options
                     (raw ? "CASME2_RAW_selected/subNN/<clip>/img<N>.jpg" : "Cropped/subNN/<clip>/reg_img<N>.jpg") +
                     " under the root (variant: " + options_.variant + ")");
 
-  const auto rows = read_casme2_table(table);
-  const std::string table_name = table.filename().string();
-  std::map<std::string, int> seen;  // id -> line, to catch a clip listed twice
-  std::vector<std::string> midpoint;
+  const auto rows = read_casme2_table(table, options_.sheet);
+  const bool objective = options_.label_column == "Objective Classes";
+
+  std::map<std::string, std::string> seen;  // id -> where, to catch a clip listed twice
   for (const auto& row : rows) {
-    const std::string where = table.string() + ":" + std::to_string(row.line);
     const std::string subject = subject_folder(row.subject);
     const std::string id = "casme2/" + subject + "/" + row.filename;
-
-    const auto label = options_.labels.index_of(row.emotion);
-    if (!label) {
-      excluded_.push_back({id, "label_map", "emotion '" + row.emotion + "' is not in the label map"});
-      continue;
-    }
-
-    int apex = row.apex;
-    if (apex < 0 || apex < row.onset || apex > row.offset) {
-      const std::string problem =
-          apex < 0 ? std::string("ApexFrame is missing ('/' or blank)")
-                   : detail::concat("ApexFrame ", apex, " lies outside OnsetFrame..OffsetFrame ", row.onset, "..",
-                                    row.offset);
-      if (options_.apex_policy == "fail")
-        throw DataError(where + ": sample " + id + ": " + problem +
-                        "; expected onset <= apex <= offset (apex_policy: fail; use midpoint or skip to load it)");
-      if (options_.apex_policy == "skip") {
-        excluded_.push_back({id, "dataset", problem + " (apex_policy: skip)"});
-        continue;
-      }
-      apex = (row.onset + row.offset) / 2;
-      midpoint.push_back(detail::concat(id, " (", problem, " -> ", apex, ")"));
-    }
-
-    if (auto [it, fresh] = seen.emplace(id, row.line); !fresh)
-      throw DataError(detail::concat(where, ": sample ", id, " is listed twice (also on line ", it->second,
+    if (auto [it, fresh] = seen.emplace(id, row.where); !fresh)
+      throw DataError(detail::concat(row.where, ": sample ", id, " is listed twice (also at ", it->second,
                                      "); expected one row per clip"));
+
+    if (objective && row.objective_class.empty())
+      throw DataError(row.where + ": label_column is 'Objective Classes', but the row has none; only the 20190701 "
+                      "release has that column (use label_column: Estimated Emotion for the 20140508 table)");
 
     SampleMeta s;
     s.id = id;
@@ -167,39 +167,55 @@ Casme2Dataset::Casme2Dataset(Casme2Options options) : options_(std::move(options
     s.subject = subject;
     s.clip = row.filename;
     s.onset = row.onset;
-    s.apex = apex;
+    s.apex = row.apex;
     s.offset = row.offset;
-    s.emotion = row.emotion;
-    s.label = *label;
+    s.emotion = objective ? row.objective_class : row.emotion;
     s.action_units = row.action_units;
     s.clip_dir = frames_root / subject / row.filename;
     s.frame_pattern = raw ? "img{}.jpg" : "reg_img{}.jpg";
-    s.source = table_name + ":" + std::to_string(row.line);
+    s.fps = kFps;
+    s.source = row.source;
+
+    // Rows the label map leaves out are excluded first, so that a policy of "fail" only stops the load
+    // for samples that would be used.
+    if (!labels().index_of(s.emotion)) {
+      add(std::move(s));
+      continue;
+    }
+
+    const bool missing = row.apex < 0;
+    std::string skip_reason;
+    const std::string apex_where = missing ? row.where + " (ApexFrame '" + row.apex_cell + "')" : row.where;
+    if (!apply_apex_policies(options_.quirks, s, apex_where, skip_reason)) {
+      exclude(id, "dataset",
+              detail::concat(missing ? "ApexFrame '" + row.apex_cell + "': " : std::string(), skip_reason, " (",
+                             missing ? "missing_apex" : "apex_out_of_range", ": skip)"));
+      continue;
+    }
+    if (missing && !s.quirks.empty()) s.quirks.back() = "ApexFrame '" + row.apex_cell + "': " + s.quirks.back();
+    // Legal, but an apex on the first or last frame leaves no rise or no fall to learn from.
+    if (!missing && row.apex == row.onset)
+      s.quirks.push_back(detail::concat("apex equals onset (", row.apex, ")"));
+    if (!missing && row.apex == row.offset)
+      s.quirks.push_back(detail::concat("apex equals offset (", row.apex, ")"));
 
     if (!fs::is_directory(s.clip_dir))
-      throw DataError(where + ": clip folder '" + s.clip_dir.string() + "' of sample " + id +
+      throw DataError(row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + id +
                       " does not exist; expected the clip's frames there");
     if (options_.check_frames) {
       const std::pair<const char*, int> needed[] = {{"OnsetFrame", s.onset}, {"ApexFrame", s.apex},
                                                    {"OffsetFrame", s.offset}};
       for (const auto& [column, frame] : needed) {
+        if (frame < 0) continue;  // apex left to be estimated from the frames
         const auto path = s.frame_path(frame);
         if (!fs::is_regular_file(path))
-          throw DataError(detail::concat(where, ": frame file '", path.string(), "' of sample ", id,
+          throw DataError(detail::concat(row.where, ": frame file '", path.string(), "' of sample ", id,
                                          " does not exist; expected it for ", column, " ", frame));
       }
     }
-    samples_.push_back(std::move(s));
+    add(std::move(s));
   }
-
-  if (!midpoint.empty()) {
-    std::string list;
-    for (const auto& m : midpoint) list += (list.empty() ? "" : "; ") + m;
-    logger()->warn("casme2: {} sample(s) have no usable apex, using the onset/offset midpoint (apex_policy: "
-                   "midpoint): {}",
-                   midpoint.size(), list);
-  }
-  logger()->debug("casme2: {} samples from {} ({} excluded)", samples_.size(), table.string(), excluded_.size());
+  finish();
 }
 
 }  // namespace mer

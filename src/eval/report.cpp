@@ -30,6 +30,8 @@ std::string fmt(const std::optional<double>& v, int digits = 4) {
 }
 }  // namespace
 
+std::string source_of(const std::string& sample_id) { return sample_id.substr(0, sample_id.find('/')); }
+
 RunScores score_predictions(const std::vector<Prediction>& preds, const std::vector<std::string>& classes) {
   const int k = static_cast<int>(classes.size());
   RunScores s;
@@ -37,13 +39,16 @@ RunScores score_predictions(const std::vector<Prediction>& preds, const std::vec
   s.n_samples = static_cast<std::int64_t>(preds.size());
   std::vector<int> t, p;
   std::vector<std::string> order;
-  std::map<std::string, std::pair<std::vector<int>, std::vector<int>>> per_fold;
+  std::map<std::string, std::pair<std::vector<int>, std::vector<int>>> per_fold, per_source;
   for (const auto& x : preds) {
     t.push_back(x.true_label);
     p.push_back(x.pred_label);
     if (!per_fold.count(x.fold)) order.push_back(x.fold);
     per_fold[x.fold].first.push_back(x.true_label);
     per_fold[x.fold].second.push_back(x.pred_label);
+    auto& src = per_source[source_of(x.sample_id)];
+    src.first.push_back(x.true_label);
+    src.second.push_back(x.pred_label);
   }
   s.confusion = confusion_matrix(t, p, k);
   s.per_class = per_class_scores(s.confusion);
@@ -58,6 +63,19 @@ RunScores score_predictions(const std::vector<Prediction>& preds, const std::vec
   s.accuracy_fold_mean = mean_of(s.folds, &FoldScores::accuracy);
   s.uf1_fold_mean = mean_of(s.folds, &FoldScores::uf1);
   s.uar_fold_mean = mean_of(s.folds, &FoldScores::uar);
+  // A single-source run's "per source" scores would only repeat the pooled ones.
+  if (per_source.size() > 1) {
+    for (const auto& [name, tp] : per_source) {
+      SourceScores src;
+      src.confusion = confusion_matrix(tp.first, tp.second, k);
+      src.n = src.confusion.total();
+      src.per_class = per_class_scores(src.confusion);
+      src.accuracy = accuracy(src.confusion);
+      src.uf1 = uf1(src.confusion);
+      src.uar = uar(src.confusion);
+      s.per_source.emplace(name, std::move(src));
+    }
+  }
   return s;
 }
 
@@ -92,6 +110,14 @@ std::string metrics_to_json(const RunScores& s) {
   j["n_samples"] = s.n_samples;
   j["n_folds"] = s.folds.size();
   j["notes"] = s.notes;
+  json sources = json::object();
+  for (const auto& [name, src] : s.per_source) {
+    json pc = json::object();
+    for (std::size_t c = 0; c < s.classes.size(); ++c) pc[s.classes[c]] = opt(src.per_class[c].f1);
+    sources[name] = {{"uf1", opt(src.uf1)},       {"uar", opt(src.uar)},  {"accuracy", opt(src.accuracy)},
+                     {"n_samples", src.n},         {"f1_per_class", pc}};
+  }
+  j["per_source"] = sources;
   return j.dump(2) + "\n";
 }
 
@@ -107,6 +133,21 @@ std::string summary_markdown(const RunScores& s, const SummaryInfo& info) {
      << " test predictions. Pooled scores sum TP/FP/FN over all folds; per-fold means are shown for comparison only.\n\n";
   for (const auto& f : info.facts) md << "- " << f << "\n";
   if (!info.facts.empty()) md << "\n";
+
+  if (!s.per_source.empty()) {
+    md << "## Per source\n\nThe pooled predictions of each source database alone.\n\n| source | n | UF1 | UAR | accuracy |";
+    for (const auto& c : s.classes) md << " F1 " << c << " |";
+    md << "\n|---|---|---|---|---|";
+    for (std::size_t c = 0; c < s.classes.size(); ++c) md << "---|";
+    md << "\n";
+    for (const auto& [name, src] : s.per_source) {
+      md << "| " << name << " | " << src.n << " | " << fmt(src.uf1) << " | " << fmt(src.uar) << " | "
+         << fmt(src.accuracy) << " |";
+      for (const auto& pc : src.per_class) md << " " << fmt(pc.f1, 3) << " |";
+      md << "\n";
+    }
+    md << "\n";
+  }
 
   md << "## Per class\n\n| class | support | precision | recall | F1 |\n|---|---|---|---|---|\n";
   for (std::size_t c = 0; c < s.classes.size(); ++c) {

@@ -51,6 +51,7 @@ Table Table::parse_csv(const std::string& text_in, const std::string& name, bool
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   Table t;
   t.file = name;
+  t.header_line = 0;
   std::vector<std::string> row;
   std::string cell;
   bool quoted = false;
@@ -63,6 +64,7 @@ Table Table::parse_csv(const std::string& text_in, const std::string& name, bool
     if (!blank) {
       if (has_header && t.header.empty() && t.rows.empty()) {
         t.header = row;
+        t.header_line = row_line;
       } else {
         t.rows.push_back(row);
         t.lines.push_back(row_line);
@@ -114,7 +116,8 @@ std::size_t Table::column(const std::string& name) const {
   std::string have;
   for (const auto& h : header)
     if (!trim(h).empty()) have += (have.empty() ? "" : ", ") + trim(h);
-  throw DataError(file.string() + ":1: expected a column '" + name + "'; the header has: " + have);
+  throw DataError(file.string() + (sheet.empty() ? "" : "[" + sheet + "]") + ":" + std::to_string(header_line) +
+                  ": expected a column '" + name + "'; the header has: " + have);
 }
 
 std::string Table::where(std::size_t r) const {
@@ -139,6 +142,7 @@ void detect_header(Table& t, const std::vector<std::string>& wanted) {
     }
     if (!all) continue;
     t.header = t.rows[r];
+    t.header_line = t.lines[r];
     t.rows.erase(t.rows.begin(), t.rows.begin() + static_cast<long>(r) + 1);
     t.lines.erase(t.lines.begin(), t.lines.begin() + static_cast<long>(r) + 1);
     return;
@@ -155,8 +159,10 @@ Table read_table(const std::filesystem::path& file, const TableOptions& options)
   // Without header detection the first row is the header; with it, every row is read as data first.
   const bool first_row_header = options.has_header && options.header_with.empty();
   Table t = xlsx ? read_xlsx(file, options.sheet) : Table::read(file, false);
+  t.header_line = 0;
   if (first_row_header && !t.rows.empty()) {
     t.header = t.rows.front();
+    t.header_line = t.lines.front();
     t.rows.erase(t.rows.begin());
     t.lines.erase(t.lines.begin());
   } else if (options.has_header) {

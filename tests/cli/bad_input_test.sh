@@ -106,5 +106,44 @@ expect "skip policy" 0 "UF1" -- "$mer" train --config "$cfg" --set dataset.root=
   --set preprocess.on_error=skip --run-dir "$tmp/runs/skip"
 grep -q "sub$subj/$clip" "$tmp/runs/skip/skipped.csv" && pass "skip recorded" || fail "skip not in skipped.csv"
 
+# mer data check: counts as one JSON object on stdout, exit 0 for complete data.
+expect "data check --json" 0 "n_samples" -- "$mer" data check --config "$cfg" --json --progress none
+if command -v python3 >/dev/null; then
+  python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+ok = j["n_samples"] == 12 and j["n_subjects"] == 3 and sum(j["per_class"].values()) == 12 \
+  and j["missing_frames"] == [] and j["n_excluded"] == 0 and "quirks" in j
+sys.exit(0 if ok else 1)' "$tmp/out" && pass "data check JSON counts" || fail "data check JSON: $(head -c 400 "$tmp/out")"
+else
+  grep -q '"n_samples": 12' "$tmp/out" && pass "data check JSON counts" || fail "data check JSON lacks n_samples 12"
+fi
+expect "data check tables" 0 "per subject:" -- "$mer" data check --config "$cfg" --progress none
+# Only the dataset section is read, but a typo in it is still reported.
+expect "data check dataset typo" 2 "did you mean 'variant'" -- "$mer" data check --config "$cfg" --set dataset.variantt=raw
+
+# A frame missing inside a clip and a corrupt onset frame are both listed; exit 3.
+cp -r "$data" "$tmp/check_frames"
+apex=$(echo "$row" | cut -d, -f5)
+middle=$((onset + 1)); [ "$middle" -eq "$apex" ] && middle=$((onset + 2))
+rm "$tmp/check_frames/CASME2_RAW_selected/sub$subj/$clip/img$middle.jpg"
+head -c 200 /dev/urandom >"$tmp/check_frames/CASME2_RAW_selected/sub$subj/$clip/img$onset.jpg"
+expect "data check missing frames" 3 "img$middle.jpg" -- "$mer" data check --config "$cfg" --json --progress none \
+  --set dataset.root="$tmp/check_frames"
+grep -q '"missing"' "$tmp/out" && grep -q '"unreadable"' "$tmp/out" && grep -q "img$onset.jpg" "$tmp/out" \
+  && pass "data check lists the missing and the unreadable frame" || fail "data check frames: $(head -c 600 "$tmp/out")"
+
+# mer data stats: the class-by-subject table and heat map.
+expect "data stats" 0 "class_by_subject.png" -- "$mer" data stats --config "$cfg" --out "$tmp/stats"
+[ -s "$tmp/stats/class_by_subject.png" ] && grep -q '^total,.*,12$' "$tmp/stats/class_by_subject.csv" \
+  && pass "data stats files" || fail "data stats: $(cat "$tmp/stats/class_by_subject.csv" 2>&1)"
+
+# Every experiment config validates all but its dataset section before the dataset is read; with nothing
+# under MER_DATA_ROOT the dataset then fails, naming the missing folder (exit 3, not a config error).
+for f in "$src"/configs/*.yaml; do
+  [ "$(basename "$f")" = demo.yaml ] && continue  # its data folder is relative; exercised above
+  expect "config $(basename "$f") up to its data" 3 "$tmp/no_data" -- \
+    env MER_DATA_ROOT="$tmp/no_data" "$mer" config print --config "$f"
+done
+
 echo "cli: $failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -11,14 +11,18 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <stdexcept>
+#include <tuple>
 
 #include "support/test_paths.hpp"
+#include "support/xlsx_writer.hpp"
 
 namespace mer {
 namespace {
 namespace fs = std::filesystem;
 
 fs::path real_table() { return test::annotations_dir() / "casme2_coding.csv"; }
+fs::path table_2019() { return test::annotations_dir() / "casme2_coding_20190701.csv"; }
 
 void write_bytes(const fs::path& path, const std::string& bytes) {
   fs::create_directories(path.parent_path());
@@ -39,11 +43,12 @@ const std::string& tiny_jpeg() {
 
 // Builds <root>/<frames_dir>/subNN/<clip>/<prefix><N>.jpg for every row of `table` (the onset, apex,
 // offset and onset/offset midpoint frames, which is all the adapter looks at) and copies the table to
-// <root>/CASME2-coding-20140508.csv.
+// <root>/<table_name>.
 void make_native_tree(const fs::path& root, const fs::path& table, const std::string& frames_dir = "CASME2_RAW_selected",
-                      const std::string& prefix = "img") {
+                      const std::string& prefix = "img",
+                      const std::string& table_name = "CASME2-coding-20140508.csv") {
   fs::create_directories(root / frames_dir);
-  fs::copy_file(table, root / "CASME2-coding-20140508.csv", fs::copy_options::overwrite_existing);
+  fs::copy_file(table, root / table_name, fs::copy_options::overwrite_existing);
   for (const auto& row : read_casme2_table(table)) {
     const auto subject = row.subject.size() == 1 ? "0" + row.subject : row.subject;
     const auto clip = root / frames_dir / ("sub" + subject) / row.filename;
@@ -57,7 +62,7 @@ void make_native_tree(const fs::path& root, const fs::path& table, const std::st
 const char* const kFiveClassYaml = R"(dataset:
   type: casme2
   root: {ROOT}
-  apex_policy: {POLICY}
+  missing_apex: {POLICY}
   labels:
     classes: [happiness, surprise, disgust, repression, others]
 )";
@@ -69,9 +74,21 @@ std::string five_class_yaml(const fs::path& root, const std::string& policy = "m
   return y;
 }
 
+std::string fill_root(std::string yaml, const fs::path& root) {
+  yaml.replace(yaml.find("{ROOT}"), 6, root.string());
+  return yaml;
+}
+
 std::unique_ptr<Dataset> build(const std::string& yaml) {
   const auto config = Config::from_string(yaml, "test.yaml");
   return builtin_datasets().build(config.root().child("dataset"));
+}
+
+const SampleMeta& find_sample(const Dataset& ds, const std::string& id) {
+  const auto it =
+      std::find_if(ds.samples().begin(), ds.samples().end(), [&](const SampleMeta& s) { return s.id == id; });
+  if (it == ds.samples().end()) throw std::runtime_error("no sample " + id);
+  return *it;
 }
 
 Casme2Options five_class_options(const fs::path& root) {
@@ -222,9 +239,24 @@ TEST(Casme2Dataset, LoadsTheNativeLayoutWithFiveClassesThroughTheRegistry) {
                             [](const SampleMeta& s) { return s.id == "casme2/sub04/EP12_01f"; });
   ASSERT_NE(slash, ds->samples().end());
   EXPECT_EQ(slash->apex, (261 + 321) / 2);
+  EXPECT_EQ(slash->quirks, std::vector<std::string>{"ApexFrame '/': no usable apex -> midpoint 291"});
+  EXPECT_EQ(first.fps, 200);
+  EXPECT_TRUE(first.quirks.empty());
+
+  // Legal but worth knowing: the apex on the onset (sub05/EP09_05f) or on the offset (four clips).
+  std::map<std::string, std::vector<std::string>> noted;
+  for (const auto& s : ds->samples())
+    if (!s.quirks.empty() && s.id != "casme2/sub04/EP12_01f") noted[s.id] = s.quirks;
+  const std::map<std::string, std::vector<std::string>> expected_notes = {
+      {"casme2/sub05/EP09_05f", {"apex equals onset (69)"}},
+      {"casme2/sub05/EP16_04f", {"apex equals offset (181)"}},
+      {"casme2/sub12/EP09_06", {"apex equals offset (111)"}},
+      {"casme2/sub20/EP16_01", {"apex equals offset (111)"}},
+      {"casme2/sub25/EP18_04f", {"apex equals offset (116)"}}};
+  EXPECT_EQ(noted, expected_notes);
 }
 
-TEST(Casme2Dataset, ApexPolicyDecidesAboutTheSlashApex) {
+TEST(Casme2Dataset, MissingApexPolicyDecidesAboutTheSlashApex) {
   test::TempDir dir;
   const auto root = dir / "CASME2";
   make_native_tree(root, real_table());
@@ -236,10 +268,20 @@ TEST(Casme2Dataset, ApexPolicyDecidesAboutTheSlashApex) {
                                [](const SkipRecord& r) { return r.sample_id == "casme2/sub04/EP12_01f"; });
   ASSERT_NE(it, skipped->excluded().end());
   EXPECT_EQ(it->stage, "dataset");
-  EXPECT_NE(it->reason.find("ApexFrame"), std::string::npos) << it->reason;
+  EXPECT_EQ(it->reason, "ApexFrame '/': no usable apex (missing_apex: skip)");
 
   expect_error<DataError>([&] { build(five_class_yaml(root, "fail")); },
-                          {"CASME2-coding-20140508.csv:31", "casme2/sub04/EP12_01f", "ApexFrame"});
+                          {"CASME2-coding-20140508.csv:31", "ApexFrame '/'", "casme2/sub04/EP12_01f", "missing_apex"});
+
+  // estimate: the apex stays unknown for an apex-spotting stage, and no apex frame is looked for.
+  fs::remove(root / "CASME2_RAW_selected" / "sub04" / "EP12_01f" / "img291.jpg");
+  const auto estimated = build(five_class_yaml(root, "estimate"));
+  EXPECT_EQ(estimated->samples().size(), 246u);
+  const auto& s = find_sample(*estimated, "casme2/sub04/EP12_01f");
+  EXPECT_EQ(s.apex, -1);
+  EXPECT_EQ(s.quirks, std::vector<std::string>{"ApexFrame '/': no usable apex -> estimate"});
+  // ... while midpoint needs the midpoint frame it chose.
+  expect_error<DataError>([&] { build(five_class_yaml(root, "midpoint")); }, {"img291.jpg", "ApexFrame 291"});
 }
 
 TEST(Casme2Dataset, ApexOutsideTheClipFollowsThePolicy) {
@@ -248,24 +290,39 @@ TEST(Casme2Dataset, ApexOutsideTheClipFollowsThePolicy) {
   write_bytes(table,
               "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n"
               "01,EP02_01f,,46,59,86,,12,happiness\n"
-              "02,EP09_06,,10,95,50,,4,others\n");
+              "02,EP09_06,,10,95,50,,4,others\n"
+              "03,EP01_01,,10,99,50,,4,sadness\n");  // out of range too, but not in the label map
   const auto root = dir / "CASME2";
   make_native_tree(root, table);
 
   auto options = five_class_options(root);
-  options.apex_policy = "midpoint";
+  options.quirks.apex_out_of_range = "midpoint";
   Casme2Dataset mid(options);
   ASSERT_EQ(mid.samples().size(), 2u);
   EXPECT_EQ(mid.samples()[1].apex, 30);
+  EXPECT_EQ(mid.samples()[1].quirks,
+            std::vector<std::string>{"apex 95 outside onset..offset 10..50 -> midpoint 30 (was 95)"});
+  ASSERT_EQ(mid.excluded().size(), 1u);
+  EXPECT_EQ(mid.excluded()[0].stage, "label_map");
 
-  options.apex_policy = "skip";
+  options.quirks.apex_out_of_range = "clamp";
+  Casme2Dataset clamp(options);
+  EXPECT_EQ(clamp.samples()[1].apex, 50);
+
+  options.quirks.apex_out_of_range = "skip";
   Casme2Dataset skip(options);
   ASSERT_EQ(skip.samples().size(), 1u);
-  ASSERT_EQ(skip.excluded().size(), 1u);
-  EXPECT_NE(skip.excluded()[0].reason.find("95"), std::string::npos) << skip.excluded()[0].reason;
+  ASSERT_EQ(skip.excluded().size(), 2u);
+  EXPECT_EQ(skip.excluded()[0].reason, "apex 95 outside onset..offset 10..50 (apex_out_of_range: skip)");
 
-  options.apex_policy = "fail";
-  expect_error<DataError>([&] { Casme2Dataset{options}; }, {"CASME2-coding-20140508.csv:3", "ApexFrame 95", "10..50"});
+  // Options built in code are checked as the YAML path checks them.
+  options.quirks.apex_out_of_range = "guess";
+  expect_error<ValueError>([&] { Casme2Dataset{options}; }, {"apex_out_of_range", "'guess'", "clamp"});
+
+  // The default is fail; the excluded sadness row never reaches the policy.
+  options.quirks = QuirkPolicies{};
+  expect_error<DataError>([&] { Casme2Dataset{options}; },
+                          {"CASME2-coding-20140508.csv:3", "casme2/sub02/EP09_06", "apex 95", "10..50"});
 }
 
 TEST(Casme2Dataset, CroppedVariantUsesRegImgFrames) {
@@ -329,18 +386,140 @@ TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
   expect_error<DataError>([&] { build(five_class_yaml(root)); }, {"CASME2-coding-20140508.csv", "does not exist"});
 }
 
+TEST(Casme2Dataset, TheVendorXlsxLoadsLikeItsCsvExport) {
+  test::TempDir dir;
+  const auto root = dir / "CASME2";
+  make_native_tree(root, real_table());
+  // The workbook as distributed: the coding sheet first, then two empty sheets.
+  test::write_xlsx(root / "CASME2-coding-20140508.xlsx",
+                   {test::sheet_from_csv(real_table(), "Sheet1"), test::XlsxSheet{"Sheet2", {}, {}},
+                    test::XlsxSheet{"Sheet3", {}, {}}});
+
+  const auto csv = build(five_class_yaml(root));
+  const auto xlsx = build(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n");
+  ASSERT_EQ(xlsx->samples().size(), csv->samples().size());
+  for (std::size_t i = 0; i < csv->samples().size(); ++i) {
+    const auto& a = csv->samples()[i];
+    const auto& b = xlsx->samples()[i];
+    EXPECT_EQ(b.id, a.id);
+    EXPECT_EQ(b.subject, a.subject);
+    EXPECT_EQ(std::make_tuple(b.onset, b.apex, b.offset), std::make_tuple(a.onset, a.apex, a.offset)) << a.id;
+    EXPECT_EQ(b.emotion, a.emotion);
+    EXPECT_EQ(b.label, a.label);
+    EXPECT_EQ(b.action_units, a.action_units);
+    EXPECT_EQ(b.clip_dir, a.clip_dir);
+    EXPECT_EQ(b.fps, a.fps);
+    EXPECT_EQ(b.quirks, a.quirks);
+    // The same row, named the workbook's way.
+    EXPECT_EQ(b.source, "CASME2-coding-20140508.xlsx[Sheet1]" + a.source.substr(a.source.find(':'))) << b.source;
+  }
+  ASSERT_EQ(xlsx->excluded().size(), csv->excluded().size());
+  for (std::size_t i = 0; i < csv->excluded().size(); ++i)
+    EXPECT_EQ(xlsx->excluded()[i].sample_id, csv->excluded()[i].sample_id);
+
+  // Errors name the sheet and its row.
+  expect_error<DataError>([&] { build(five_class_yaml(root, "fail") + "  table: CASME2-coding-20140508.xlsx\n"); },
+                          {"CASME2-coding-20140508.xlsx[Sheet1]:31", "ApexFrame '/'"});
+  expect_error<DataError>(
+      [&] { build(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n  sheet: Sheet4\n"); },
+      {"CASME2-coding-20140508.xlsx", "'Sheet4'", "'Sheet1', 'Sheet2', 'Sheet3'"});
+  expect_error<DataError>(
+      [&] { build(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n  sheet: Sheet2\n"); },
+      {"CASME2-coding-20140508.xlsx[Sheet2]", "no header row", "'Subject', 'Filename'"});
+}
+
+TEST(Casme2Dataset, The20190701TableGives249SamplesInFiveClasses) {
+  test::TempDir dir;
+  const auto root = dir / "CASME2";
+  make_native_tree(root, table_2019(), "CASME2_RAW_selected", "img", "CASME2-coding-20190701.csv");
+  const auto ds = build(five_class_yaml(root) + "  table: CASME2-coding-20190701.csv\n");
+  ASSERT_EQ(ds->samples().size(), 249u);
+  std::map<std::string, int> per_class;
+  for (const auto& s : ds->samples()) ++per_class[ds->labels().name(s.label)];
+  const std::map<std::string, int> expected = {
+      {"happiness", 32}, {"surprise", 28}, {"disgust", 63}, {"repression", 27}, {"others", 99}};
+  EXPECT_EQ(per_class, expected);
+  // The three relabelled sub24 clips.
+  for (const auto* id : {"casme2/sub24/EP07_01", "casme2/sub24/EP07_04f", "casme2/sub24/EP10_03"})
+    EXPECT_EQ(find_sample(*ds, id).emotion, "surprise") << id;
+  EXPECT_EQ(ds->excluded().size(), 6u);  // 4 sadness + 2 fear
+
+  const auto rows = read_casme2_table(table_2019());
+  ASSERT_EQ(rows.size(), 255u);
+  EXPECT_EQ(rows.front().objective_class, "1");
+  EXPECT_TRUE(read_casme2_table(real_table()).front().objective_class.empty());
+
+  // Objective Classes as labels: the seven classes with the release's counts.
+  const auto objective = build(fill_root(R"(dataset:
+  type: casme2
+  root: {ROOT}
+  table: CASME2-coding-20190701.csv
+  label_column: Objective Classes
+  labels:
+    classes: ['1', '2', '3', '4', '5', '6', '7']
+)", root));
+  std::map<std::string, int> per_objective;
+  for (const auto& s : objective->samples()) ++per_objective[s.emotion];
+  const std::map<std::string, int> objective_expected = {{"1", 30}, {"2", 18}, {"3", 93}, {"4", 15},
+                                                         {"5", 18}, {"6", 2},  {"7", 79}};
+  EXPECT_EQ(per_objective, objective_expected);
+
+  // The 20140508 table has no such column: said, not guessed.
+  make_native_tree(root, real_table());
+  expect_error<DataError>([&] { build(fill_root("dataset:\n  type: casme2\n  root: {ROOT}\n  label_column: Objective "
+                                                "Classes\n  labels: {classes: ['1']}\n", root)); },
+                          {"CASME2-coding-20140508.csv:2", "Objective Classes", "20190701"});
+}
+
+TEST(Casme2Dataset, MinSamplesPerClassDropsFearAndSadnessAndSaysSo) {
+  test::TempDir dir;
+  const auto root = dir / "CASME2";
+  make_native_tree(root, real_table());
+  const auto ds = build(fill_root(R"(dataset:
+  type: casme2
+  root: {ROOT}
+  labels:
+    classes: [happiness, surprise, disgust, repression, others, sadness, fear]
+    min_samples_per_class: 11
+)", root));
+  EXPECT_EQ(ds->labels().classes(),
+            (std::vector<std::string>{"happiness", "surprise", "disgust", "repression", "others"}));
+  ASSERT_EQ(ds->samples().size(), 246u);
+  for (const auto& s : ds->samples()) EXPECT_EQ(ds->labels().name(s.label), s.emotion) << s.id;
+  ASSERT_EQ(ds->excluded().size(), 9u);
+  int sadness = 0, fear = 0;
+  for (const auto& skip : ds->excluded()) {
+    EXPECT_EQ(skip.stage, "min_samples_per_class") << skip.sample_id;
+    sadness += skip.reason == "class 'sadness' has 7 samples, fewer than 11";
+    fear += skip.reason == "class 'fear' has 2 samples, fewer than 11";
+  }
+  EXPECT_EQ(sadness, 7);
+  EXPECT_EQ(fear, 2);
+}
+
 TEST(Casme2Options, BadValuesAreConfigErrorsWithLine) {
   const std::string yaml = "dataset:\n  type: casme2\n  root: /data/CASME2\n  variant: croped\n"
                            "  labels: {classes: [happiness]}\n";
   expect_error<ConfigError>([&] { build(yaml); }, {"test.yaml:4", "variant", "'croped'", "raw", "cropped"});
 
-  const std::string policy = "dataset:\n  type: casme2\n  root: /data/CASME2\n  apex_policy: guess\n"
+  const std::string policy = "dataset:\n  type: casme2\n  root: /data/CASME2\n  missing_apex: guess\n"
                              "  labels: {classes: [happiness]}\n";
-  expect_error<ConfigError>([&] { build(policy); }, {"test.yaml:4", "apex_policy", "'guess'"});
+  expect_error<ConfigError>([&] { build(policy); }, {"test.yaml:4", "missing_apex", "'guess'", "midpoint"});
+  const std::string column = "dataset:\n  type: casme2\n  root: /data/CASME2\n  label_column: Emotion\n"
+                             "  labels: {classes: [happiness]}\n";
+  expect_error<ConfigError>([&] { build(column); }, {"test.yaml:4", "label_column", "'Emotion'", "Objective Classes"});
+
+  // The old single apex_policy key is gone; a config still using it is caught as an unknown key.
+  const auto old = Config::from_string("dataset:\n  type: casme2\n  root: /data/CASME2\n  apex_policy: midpoint\n"
+                                       "  labels: {classes: [happiness]}\n", "old.yaml");
+  old.root().child("dataset").get<std::string>("type", "");  // what the registry reads
+  Casme2Options::from_config(old.root().child("dataset"));
+  expect_error<ConfigError>([&] { old.check_all_used(); }, {"old.yaml:4", "apex_policy"});
 
   expect_error<ConfigError>([&] { build("dataset:\n  type: casme2\n  labels: {classes: [happiness]}\n"); },
                             {"root"});
-  expect_error<RegistryError>([&] { build("dataset:\n  type: casme\n  root: /x\n"); }, {"test.yaml:2", "casme2"});
+  expect_error<RegistryError>([&] { build("dataset:\n  type: casme22\n  root: /x\n"); },
+                              {"test.yaml:2", "'casme22'", "casme2"});
 
   // Defaults are written back into the document, so the resolved config shows them.
   const auto config = Config::from_string("dataset:\n  root: /data/CASME2\n  labels: {classes: [happiness]}\n");
@@ -348,10 +527,14 @@ TEST(Casme2Options, BadValuesAreConfigErrorsWithLine) {
   EXPECT_EQ(o.root, "/data/CASME2");
   EXPECT_EQ(o.table, "CASME2-coding-20140508.csv");
   EXPECT_EQ(o.variant, "raw");
-  EXPECT_EQ(o.apex_policy, "midpoint");
+  EXPECT_EQ(o.sheet, "");
+  EXPECT_EQ(o.label_column, "Estimated Emotion");
+  EXPECT_EQ(o.quirks.missing_apex, "midpoint");
+  EXPECT_EQ(o.quirks.apex_out_of_range, "fail");
   EXPECT_TRUE(o.check_frames);
   EXPECT_EQ(o.labels.num_classes(), 1);
-  EXPECT_NE(config.dump().find("apex_policy: midpoint"), std::string::npos) << config.dump();
+  EXPECT_NE(config.dump().find("missing_apex: midpoint"), std::string::npos) << config.dump();
+  EXPECT_NE(config.dump().find("apex_out_of_range: fail"), std::string::npos) << config.dump();
 }
 
 }  // namespace

@@ -277,7 +277,7 @@ TEST(Synth, WritesANativeCasme2TreeThatTheAdapterLoads) {
 
   // Through the same YAML -> registry path the CLI uses.
   const auto config = Config::from_string("dataset:\n  type: casme2\n  root: " + out.string() +
-                                          "\n  apex_policy: fail\n  labels:\n    classes: [happiness, surprise, "
+                                          "\n  missing_apex: fail\n  labels:\n    classes: [happiness, surprise, "
                                           "disgust, repression]\n");
   const auto ds = builtin_datasets().build(config.root().child("dataset"));
   ASSERT_EQ(ds->samples().size(), 8u);

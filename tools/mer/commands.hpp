@@ -14,6 +14,7 @@ namespace mer::cli {
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_synth(CLI::App& app);
+void add_data(CLI::App& app);
 void add_config(CLI::App& app);
 void add_list(CLI::App& app);
 void add_version(CLI::App& app);

@@ -36,6 +36,9 @@ void print_scores(const RunScores& s, const std::filesystem::path& run_dir) {
               f3(s.uar).c_str(), f3(s.accuracy).c_str(), s.folds.size(), static_cast<long long>(s.n_samples));
   std::printf("mean of per-fold scores: UF1 %s  UAR %s  accuracy %s\n", f3(s.uf1_fold_mean).c_str(),
               f3(s.uar_fold_mean).c_str(), f3(s.accuracy_fold_mean).c_str());
+  for (const auto& [source, src] : s.per_source)
+    std::printf("  %-12s UF1 %s  UAR %s  accuracy %s   (%lld test samples)\n", source.c_str(), f3(src.uf1).c_str(),
+                f3(src.uar).c_str(), f3(src.accuracy).c_str(), static_cast<long long>(src.n));
   std::printf("%-14s %8s %9s %7s %7s\n", "class", "support", "precision", "recall", "F1");
   for (std::size_t c = 0; c < s.classes.size(); ++c) {
     const auto& pc = s.per_class[c];

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   mer::cli::add_train(app);
   mer::cli::add_eval(app);
   mer::cli::add_synth(app);
+  mer::cli::add_data(app);
   mer::cli::add_config(app);
   mer::cli::add_list(app);
   mer::cli::add_version(app);

@@ -32,7 +32,7 @@ class Dataset {
 };
 
 using DatasetRegistry = Registry<Dataset>;
-/// Adds casme2.
+/// Adds every built-in adapter (casme, casme2, casme_sq, casme3, mmew, samm, smic, smic_e, megc2019, manifest); `mer list datasets` prints them.
 void register_builtin_datasets(DatasetRegistry& registry);
 const DatasetRegistry& builtin_datasets();
 

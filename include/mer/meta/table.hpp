@@ -15,6 +15,7 @@ struct Table {
   std::vector<std::string> header;             ///< empty when read without a header
   std::vector<std::vector<std::string>> rows;  ///< data rows; short rows are padded with ""
   std::vector<int> lines;                      ///< 1-based line (CSV) or sheet row (xlsx) of each row
+  int header_line = 1;                         ///< line or sheet row of the header (0: no header)
 
   /// Reads a CSV file; blank lines are skipped. IoError if unreadable, DataError on an unterminated
   /// quote (naming the line).

@@ -1,0 +1,147 @@
+#include "adapter_support.hpp"
+
+#include <mer/core/error.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace mer::detail {
+namespace fs = std::filesystem;
+
+namespace {
+std::string list_of(const std::vector<std::string>& allowed) {
+  std::string out;
+  for (const auto& a : allowed) out += (out.empty() ? "" : " | ") + a;
+  return out;
+}
+bool contains(const std::vector<std::string>& allowed, const std::string& value) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+}  // namespace
+
+std::string config_choice(const ConfigNode& node, const std::string& key, const std::string& fallback,
+                          const std::vector<std::string>& allowed) {
+  auto value = node.get<std::string>(key, fallback);
+  if (!contains(allowed, value))
+    throw ConfigError(node.where(key) + ": '" + node.key_path(key) + "' must be one of " + list_of(allowed) +
+                      ", got '" + value + "'");
+  return value;
+}
+
+void check_choice(const std::string& dataset, const std::string& option, const std::string& value,
+                  const std::vector<std::string>& allowed) {
+  if (!contains(allowed, value))
+    throw ValueError(dataset + ": option " + option + " must be one of " + list_of(allowed) + ", got '" + value + "'");
+}
+
+fs::path resolve_path(const fs::path& base, const fs::path& path) {
+  return path.empty() || path.is_absolute() ? path : base / path;
+}
+
+void require_folder(const std::string& dataset, const std::string& what, const fs::path& path,
+                    const std::string& expected) {
+  std::error_code ec;
+  if (path.empty() || !fs::is_directory(path, ec))
+    throw DataError(dataset + ": " + what + " '" + path.string() + "' is not an existing folder; expected " + expected);
+}
+
+void require_file(const std::string& dataset, const std::string& what, const fs::path& path,
+                  const std::string& expected) {
+  std::error_code ec;
+  if (path.empty() || !fs::is_regular_file(path, ec))
+    throw DataError(dataset + ": " + what + " '" + path.string() + "' does not exist; expected " + expected);
+}
+
+std::optional<int> frame_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name,
+                              bool missing_marks) {
+  const auto cell = trim(table.rows[r][column]);
+  if (cell.empty() || (missing_marks && (cell == "/" || cell == "-"))) return std::nullopt;
+  const auto v = parse_int_cell(cell);
+  if (!v || *v < 0)
+    throw DataError(concat(table.where(r), ": column '", name, "' expects a frame number (whole number >= 0), got '",
+                           cell, "'"));
+  return v;
+}
+
+int required_frame_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name) {
+  const auto v = frame_cell(table, r, column, name, false);
+  if (!v) throw DataError(table.where(r) + ": column '" + name + "' is empty; expected a frame number");
+  return *v;
+}
+
+std::string required_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name,
+                          const std::string& expected) {
+  auto cell = trim(table.rows[r][column]);
+  if (cell.empty()) throw DataError(table.where(r) + ": column '" + name + "' is empty; expected " + expected);
+  return cell;
+}
+
+bool apply_missing_offset(const std::string& policy, SampleMeta& s, const std::string& where,
+                          std::string& skip_reason) {
+  const std::string what = "offset not annotated (0)";
+  if (policy == "fail")
+    throw DataError(concat(where, ": sample ", s.id, ": ", what,
+                           " (missing_offset: fail; choose apex or skip to load the dataset)"));
+  if (policy == "skip") {
+    skip_reason = what + " (missing_offset: skip)";
+    return false;
+  }
+  if (s.apex < 0 || s.apex < s.onset)
+    throw DataError(concat(where, ": sample ", s.id, ": ", what, " and no apex at or after onset ", s.onset,
+                           " to end the clip on (missing_offset: apex); choose skip or fail"));
+  s.offset = s.apex;
+  s.quirks.push_back(concat(what, " -> apex ", s.apex, " (missing_offset: apex)"));
+  return true;
+}
+
+bool check_key_frames(const SampleMeta& s, const std::string& where, const std::string& missing_frames,
+                      std::string& skip_reason) {
+  std::string problem;
+  std::error_code ec;
+  if (s.from_video()) {
+    if (!fs::is_regular_file(s.video, ec)) problem = "video file '" + s.video.string() + "' does not exist";
+  } else if (!fs::is_directory(s.clip_dir, ec)) {
+    problem = "clip folder '" + s.clip_dir.string() + "' does not exist";
+  } else {
+    const std::pair<const char*, int> needed[] = {{"onset", s.onset}, {"apex", s.apex}, {"offset", s.offset}};
+    for (const auto& [what, frame] : needed) {
+      if (frame < 0) continue;  // an apex left to an estimating stage ("estimate")
+      const auto path = s.frame_path(frame);
+      if (!fs::is_regular_file(path, ec)) {
+        problem = concat("frame file '", path.string(), "' (", what, " ", frame, ") does not exist");
+        break;
+      }
+    }
+  }
+  if (problem.empty()) return true;
+  if (missing_frames == "skip") {
+    skip_reason = problem + " (missing_frames: skip)";
+    return false;
+  }
+  throw DataError(where + ": sample " + s.id + ": " + problem +
+                  " (missing_frames: fail; use skip to leave such samples out, listed)");
+}
+
+void IdRegistry::insert(const std::string& id, const std::string& where) {
+  const auto [it, fresh] = seen_.emplace(id, where);
+  if (!fresh)
+    throw DataError(where + ": sample id '" + id + "' is already used by the row at " + it->second +
+                    "; expected one row per sample");
+}
+
+int subject_number(const Table& table, std::size_t r, std::size_t column, const std::string& name) {
+  const auto cell = trim(table.rows[r][column]);
+  const auto v = parse_int_cell(cell);
+  if (!v || *v < 0)
+    throw DataError(table.where(r) + ": column '" + name + "' expects a subject number (whole number), got '" + cell +
+                    "'");
+  return *v;
+}
+
+std::string zero_pad(int n, int width) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%0*d", width, n);
+  return buf;
+}
+
+}  // namespace mer::detail

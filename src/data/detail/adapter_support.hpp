@@ -1,0 +1,69 @@
+#pragma once
+// Private to libmer: the checks and policies that the CASME (I), CAS(ME)^2, MMEW, CAS(ME)^3 and manifest
+// adapters share, so that each quirk is worded and reported the same way in every dataset.
+#include <mer/core/config.hpp>
+#include <mer/meta/sample.hpp>
+#include <mer/meta/table.hpp>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mer::detail {
+
+/// Reads the string `key` (default `fallback`); ConfigError naming node.where(key) and the allowed values
+/// when it is not one of `allowed`.
+std::string config_choice(const ConfigNode& node, const std::string& key, const std::string& fallback,
+                          const std::vector<std::string>& allowed);
+/// The same check for options built in C++ (ValueError naming the dataset and the option).
+void check_choice(const std::string& dataset, const std::string& option, const std::string& value,
+                  const std::vector<std::string>& allowed);
+
+/// `path` if absolute (or empty), else `base / path`.
+std::filesystem::path resolve_path(const std::filesystem::path& base, const std::filesystem::path& path);
+/// DataError "<dataset>: <what> '<path>' is not an existing folder; expected <expected>".
+void require_folder(const std::string& dataset, const std::string& what, const std::filesystem::path& path,
+                    const std::string& expected);
+/// DataError "<dataset>: <what> '<path>' does not exist; expected <expected>".
+void require_file(const std::string& dataset, const std::string& what, const std::filesystem::path& path,
+                  const std::string& expected);
+
+/// A frame-number cell of row r: a whole number >= 0, or nullopt for a blank cell (and for "/" or "-"
+/// when `missing_marks` is set). Anything else is a DataError naming file:row, the column and the value.
+std::optional<int> frame_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name,
+                              bool missing_marks = true);
+/// A frame-number cell that must be present.
+int required_frame_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name);
+/// A cell that must not be blank (trimmed); DataError naming file:row, the column and what was expected.
+std::string required_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name,
+                          const std::string& expected);
+
+/// `missing_offset: apex | skip | fail` for a row whose offset was not annotated (0 in CAS(ME)^2 and
+/// CAS(ME)^3). "apex" ends the clip at its apex (what SoftNet does) and records it on the sample. Returns
+/// false with `skip_reason` set under "skip"; DataError naming `where` under "fail", or under "apex" when
+/// the row has no apex at or after its onset to end on.
+bool apply_missing_offset(const std::string& policy, SampleMeta& s, const std::string& where,
+                          std::string& skip_reason);
+
+/// The frame files a sample's onset, apex and offset come from exist (for a frame-folder sample: the
+/// folder too). `missing_frames: fail | skip`. Returns false with `skip_reason` under "skip".
+bool check_key_frames(const SampleMeta& s, const std::string& where, const std::string& missing_frames,
+                      std::string& skip_reason);
+
+/// Ids seen so far; a repeat is a DataError naming both rows.
+class IdRegistry {
+ public:
+  void insert(const std::string& id, const std::string& where);
+
+ private:
+  std::map<std::string, std::string> seen_;
+};
+
+/// A subject number from a whole-number cell ("1", "1.0", "01"); DataError naming the row otherwise.
+int subject_number(const Table& table, std::size_t r, std::size_t column, const std::string& name);
+/// printf("%0*d", width, n).
+std::string zero_pad(int n, int width);
+
+}  // namespace mer::detail
