@@ -385,6 +385,23 @@ MER_INSTANTIATE(std::vector<double>)
 MER_INSTANTIATE(std::vector<std::string>)
 #undef MER_INSTANTIATE
 
+std::string ConfigNode::get_choice(const std::string& key, const std::string& fallback,
+                                  const std::vector<std::string>& allowed) const {
+  const auto value = get<std::string>(key, fallback);
+  check_choice(key, value, allowed);
+  return value;
+}
+
+void ConfigNode::check_choice(const std::string& key, const std::string& value,
+                              const std::vector<std::string>& allowed) const {
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
+  std::string msg = where(key) + ": '" + key_path(key) + "' must be one of " + list + ", got '" + value + "'";
+  if (const auto hint = nearest(value, allowed); !hint.empty()) msg += " (did you mean '" + hint + "'?)";
+  throw ConfigError(msg);
+}
+
 namespace {
 fs::path expand_vars(const std::string& raw, const std::string& where, const std::string& key) {
   static const std::regex var(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");

@@ -32,16 +32,17 @@ CasmeOptions CasmeOptions::from_config(const ConfigNode& node) {
   CasmeOptions o;
   o.root = node.required_path("root");
   o.table = node.required_path("table");
-  o.variant = detail::config_choice(node, "variant", o.variant, kVariants);
+  o.variant = node.get_choice("variant", o.variant, kVariants);
   o.raw_frame_pattern = node.get<std::string>("raw_frame_pattern", o.raw_frame_pattern);
   if (!has_frame_placeholder(o.raw_frame_pattern))
     throw ConfigError(node.where("raw_frame_pattern") + ": '" + node.key_path("raw_frame_pattern") +
                       "' needs a frame placeholder {} or {:0N} (and may use {clip}), got '" + o.raw_frame_pattern +
                       "'");
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = detail::config_choice(node, "missing_frames", o.missing_frames, kMissingFrames);
+  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
   o.policies = QuirkPolicies::from_config(node);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -113,7 +114,7 @@ CasmeDataset::CasmeDataset(CasmeOptions options)
     }
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

@@ -62,6 +62,7 @@ Casme2Options Casme2Options::from_config(const ConfigNode& node) {
   o.quirks = QuirkPolicies::from_config(node);
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -215,7 +216,7 @@ Casme2Dataset::Casme2Dataset(Casme2Options options)
     }
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

@@ -31,18 +31,19 @@ Casme3Options Casme3Options::from_config(const ConfigNode& node) {
   o.root = node.required_path("root");
   o.table = node.get_path("table", o.table.string());
   o.sheet = node.get<std::string>("sheet", o.sheet);
-  o.filename_case = detail::config_choice(node, "filename_case", o.filename_case, kFilenameCase);
-  o.invalid_onset = detail::config_choice(node, "invalid_onset", o.invalid_onset, kInvalidOnset);
-  o.missing_offset = detail::config_choice(node, "missing_offset", o.missing_offset, kMissingOffset);
+  o.filename_case = node.get_choice("filename_case", o.filename_case, kFilenameCase);
+  o.invalid_onset = node.get_choice("invalid_onset", o.invalid_onset, kInvalidOnset);
+  o.missing_offset = node.get_choice("missing_offset", o.missing_offset, kMissingOffset);
   o.max_clip_frames = node.get<int>("max_clip_frames", o.max_clip_frames);
   if (o.max_clip_frames < 0)
     throw ConfigError(detail::concat(node.where("max_clip_frames"), ": '", node.key_path("max_clip_frames"),
                                      "' must be >= 0 (0 = no limit), got ", o.max_clip_frames));
-  o.long_clip = detail::config_choice(node, "long_clip", o.long_clip, kLongClip);
+  o.long_clip = node.get_choice("long_clip", o.long_clip, kLongClip);
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = detail::config_choice(node, "missing_frames", o.missing_frames, kMissingFrames);
+  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
   o.policies = QuirkPolicies::from_config(node);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -134,7 +135,7 @@ Casme3Dataset::Casme3Dataset(Casme3Options options)
     }
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

@@ -152,18 +152,19 @@ CasmeSqOptions CasmeSqOptions::from_config(const ConfigNode& node) {
     throw ConfigError(node.where(given) + ": '" + node.key_path(given) + "' needs '" + node.key_path(other) +
                       "' too: the folder names need both the subject and the video codes");
   }
-  o.variant = detail::config_choice(node, "variant", o.variant, kVariants);
+  o.variant = node.get_choice("variant", o.variant, kVariants);
   o.frame_pattern = node.get<std::string>("frame_pattern", o.frame_pattern);
   if (const auto open = o.frame_pattern.find('{');
       open == std::string::npos || o.frame_pattern.find('}', open) == std::string::npos)
     throw ConfigError(node.where("frame_pattern") + ": '" + node.key_path("frame_pattern") +
                       "' needs a frame placeholder {} or {:0N}, got '" + o.frame_pattern + "'");
-  o.expression_type = detail::config_choice(node, "expression_type", o.expression_type, kTypes);
-  o.missing_offset = detail::config_choice(node, "missing_offset", o.missing_offset, kMissingOffset);
+  o.expression_type = node.get_choice("expression_type", o.expression_type, kTypes);
+  o.missing_offset = node.get_choice("missing_offset", o.missing_offset, kMissingOffset);
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = detail::config_choice(node, "missing_frames", o.missing_frames, kMissingFrames);
+  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
   o.policies = QuirkPolicies::from_config(node);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -335,7 +336,7 @@ CasmeSqDataset::CasmeSqDataset(CasmeSqOptions options)
   if (other_type)
     logger()->info("casme_sq: {} rows of other expression types left out (expression_type: {})", other_type,
                    options_.expression_type);
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

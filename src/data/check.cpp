@@ -1,4 +1,5 @@
 #include <mer/core/error.hpp>
+#include <mer/data/annotated.hpp>
 #include <mer/data/check.hpp>
 #include <mer/data/frames.hpp>
 #include <mer/meta/table.hpp>
@@ -122,6 +123,9 @@ DataReport check_dataset(const Dataset& dataset, const DataCheckOptions& options
     r.quirky_samples += !s.quirks.empty();
   }
   r.excluded = dataset.excluded();
+  if (const auto* annotated = dynamic_cast<const AnnotatedDataset*>(&dataset);
+      annotated && !annotated->sample_list_report().file.empty())
+    r.sample_list = annotated->sample_list_report();
 
   if (options.all_frames || options.decode_key_frames) {
     Progress progress("checking frames of " + r.dataset, samples.size(), options.progress);
@@ -159,6 +163,17 @@ std::string data_report_json(const DataReport& r) {
   json excluded = json::array();
   for (const auto& x : r.excluded) excluded.push_back({{"sample_id", x.sample_id}, {"stage", x.stage}, {"reason", x.reason}});
   j["excluded"] = excluded;
+  if (r.sample_list) {
+    const auto& l = *r.sample_list;
+    json unmatched = json::array();
+    for (const auto& x : l.unmatched)
+      unmatched.push_back({{"sample_id", x.sample_id}, {"stage", x.stage}, {"reason", x.reason}});
+    j["sample_list"] = {{"file", l.file.string()},         {"rows", l.rows},
+                        {"matched", l.matched},            {"unmatched", unmatched},
+                        {"onset_differs", l.onset_differs}, {"apex_differs", l.apex_differs},
+                        {"offset_differs", l.offset_differs}, {"frames_differ", l.frames_differ},
+                        {"labels_differ", l.labels_differ}, {"differences", l.differences}};
+  }
   j["quirks"] = r.quirks.size();
   j["quirky_samples"] = r.quirky_samples;
   json quirks = json::array();
@@ -214,6 +229,15 @@ std::string data_report_text(const DataReport& r) {
     for (const auto& x : r.excluded)
       out << "  " << x.sample_id << std::string(w0 - x.sample_id.size(), ' ') << "  " << x.stage
           << std::string(w1 - x.stage.size(), ' ') << "  " << x.reason << "\n";
+  }
+  if (r.sample_list) {
+    const auto& l = *r.sample_list;
+    out << "\nsample list " << l.file.string() << ": " << l.rows << " row(s), " << l.matched << " matched, "
+        << l.unmatched.size() << " unmatched; frames differ on " << l.frames_differ << " sample(s) (onset "
+        << l.onset_differs << ", apex " << l.apex_differs << ", offset " << l.offset_differs << "), emotions on "
+        << l.labels_differ << "\n";
+    for (const auto& x : l.unmatched) out << "  unmatched  " << x.reason << "\n";
+    for (const auto& d : l.differences) out << "  " << d << "\n";
   }
   out << "\nquirk policies applied: " << r.quirks.size() << " (" << r.quirky_samples << " sample(s))\n";
   for (const auto& [id, q] : r.quirks) out << "  " << id << ": " << q << "\n";

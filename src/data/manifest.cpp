@@ -40,9 +40,10 @@ ManifestOptions ManifestOptions::from_config(const ConfigNode& node) {
     throw ConfigError(detail::concat(node.where("fps"), ": '", node.key_path("fps"), "' must be >= 0 (0 = none), got ",
                                      o.fps));
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = detail::config_choice(node, "missing_frames", o.missing_frames, kMissingFrames);
+  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
   o.policies = QuirkPolicies::from_config(node);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -135,7 +136,7 @@ ManifestDataset::ManifestDataset(ManifestOptions options)
     }
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

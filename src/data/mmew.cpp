@@ -31,9 +31,10 @@ MmewOptions MmewOptions::from_config(const ConfigNode& node) {
   o.root = node.required_path("root");
   o.table = node.get_path("table", o.table.string());
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = detail::config_choice(node, "missing_frames", o.missing_frames, kMissingFrames);
+  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
   o.policies = QuirkPolicies::from_config(node);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -94,7 +95,7 @@ MmewDataset::MmewDataset(MmewOptions options) : AnnotatedDataset("mmew", options
     }
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

@@ -11,14 +11,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_one_of(const ConfigNode& node, const std::string& key, const std::string& value,
-                  const std::vector<std::string>& allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
-  std::string list;
-  for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
-  throw ConfigError(node.where(key) + ": '" + node.key_path(key) + "' must be one of " + list + ", got '" + value +
-                    "'");
-}
 
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
@@ -41,7 +33,7 @@ SammOptions SammOptions::from_config(const ConfigNode& node) {
   o.table = node.get_path("table", o.table.string());
   o.sheet = node.get<std::string>("sheet", o.sheet);
   o.variant = node.get<std::string>("variant", o.variant);
-  check_one_of(node, "variant", o.variant, {"raw", "cropped"});
+  node.check_choice("variant", o.variant, {"raw", "cropped"});
   o.min_onset_to_apex = node.get<int>("min_onset_to_apex", o.min_onset_to_apex);
   if (o.min_onset_to_apex < 0)
     throw ConfigError(detail::concat(node.where("min_onset_to_apex"), ": '", node.key_path("min_onset_to_apex"),
@@ -49,6 +41,7 @@ SammOptions SammOptions::from_config(const ConfigNode& node) {
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
   o.policies = QuirkPolicies::from_config(node);
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -204,7 +197,7 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
     }
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

@@ -12,14 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_one_of(const ConfigNode& node, const std::string& key, const std::string& value,
-                  const std::vector<std::string>& allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
-  std::string list;
-  for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
-  throw ConfigError(node.where(key) + ": '" + node.key_path(key) + "' must be one of " + list + ", got '" + value +
-                    "'");
-}
 
 const std::vector<std::string> kCameras = {"HS", "VIS", "NIR"};
 
@@ -101,11 +93,11 @@ SmicOptions SmicOptions::from_config(const ConfigNode& node) {
   SmicOptions o;
   o.root = node.required_path("root");
   o.camera = node.get<std::string>("camera", o.camera);
-  check_one_of(node, "camera", o.camera, kCameras);
+  node.check_choice("camera", o.camera, kCameras);
   o.variant = node.get<std::string>("variant", o.variant);
-  check_one_of(node, "variant", o.variant, {"raw", "cropped"});
+  node.check_choice("variant", o.variant, {"raw", "cropped"});
   o.source = node.get<std::string>("source", o.source);
-  check_one_of(node, "source", o.source, {"folders", "list"});
+  node.check_choice("source", o.source, {"folders", "list"});
   if (o.source == "list") {
     if (!node.has("list"))
       throw ConfigError(node.where("source") + ": '" + node.key_path("source") + "' is list but '" +
@@ -116,6 +108,7 @@ SmicOptions SmicOptions::from_config(const ConfigNode& node) {
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
   o.policies = QuirkPolicies::from_config(node, "midpoint");
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -183,7 +176,7 @@ SmicDataset::SmicDataset(SmicOptions options) : AnnotatedDataset("smic", options
   } catch (const fs::filesystem_error& e) {
     throw IoError(std::string("SMIC: cannot read the frame tree: ") + e.what());
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 void SmicDataset::load_folders(const fs::path& camera_dir) {
@@ -362,7 +355,7 @@ SmicEOptions SmicEOptions::from_config(const ConfigNode& node) {
   SmicEOptions o;
   o.root = node.required_path("root");
   o.camera = node.get<std::string>("camera", o.camera);
-  check_one_of(node, "camera", o.camera, kCameras);
+  node.check_choice("camera", o.camera, kCameras);
   o.table = node.get_path("table", o.table.string());
   o.sheet = node.get<std::string>("sheet", o.sheet);
   o.subject_digits = node.get<int>("subject_digits", o.subject_digits);
@@ -372,6 +365,7 @@ SmicEOptions SmicEOptions::from_config(const ConfigNode& node) {
   o.check_frames = node.get<bool>("check_frames", o.check_frames);
   o.policies = QuirkPolicies::from_config(node, "midpoint");
   o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
   return o;
 }
 
@@ -533,7 +527,7 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
                                      " does not exist; expected it for the apex ", s.apex));
     add(std::move(s));
   }
-  finish();
+  finish(options_.sample_list);
 }
 
 }  // namespace mer

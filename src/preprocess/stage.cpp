@@ -60,16 +60,6 @@ std::string stage_fingerprint(const std::string& type, const std::string& versio
   return out + ")";
 }
 
-void check_choice(const ConfigNode& node, const std::string& key, const std::string& value,
-                  const std::vector<std::string>& allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
-  std::string msg = node.where(key) + ": '" + node.key_path(key) + "' must be one of";
-  for (const auto& a : allowed) msg += " " + a;
-  msg += ", got '" + value + "'";
-  const auto hint = nearest(value, allowed);
-  if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-  throw ConfigError(msg);
-}
 
 }  // namespace detail
 

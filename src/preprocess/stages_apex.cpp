@@ -59,9 +59,9 @@ ApexSpotOptions ApexSpotOptions::from_config(const ConfigNode& node) {
   o.width = node.get<int>("width", o.width);
   o.color = node.get<std::string>("color", o.color);
   o.override_annotated = node.get<bool>("override_annotated", o.override_annotated);
-  detail::check_choice(node, "method", o.method, {"frame_difference"});
-  detail::check_choice(node, "region", o.region, {"face", "frame"});
-  detail::check_choice(node, "color", o.color, {"gray", "color"});
+  node.check_choice("method", o.method, {"frame_difference"});
+  node.check_choice("region", o.region, {"face", "frame"});
+  node.check_choice("color", o.color, {"gray", "color"});
   MER_CHECK(o.width >= 16, ConfigError, node.where("width"), ": '", node.key_path("width"), "' must be >= 16, got ",
             o.width);
   return o;

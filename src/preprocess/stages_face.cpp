@@ -193,7 +193,7 @@ void check_frame_names(const ConfigNode& node, const std::string& key, const std
   if (names.empty()) throw ConfigError(node.where(key) + ": '" + node.key_path(key) + "' must list at least one frame");
   std::set<std::string> seen;
   for (const auto& n : names) {
-    if (annotated_only) detail::check_choice(node, key, n, kAnnotatedFrames);
+    if (annotated_only) node.check_choice(key, n, kAnnotatedFrames);
     if (!seen.insert(n).second) {
       throw ConfigError(node.where(key) + ": '" + node.key_path(key) + "' lists '" + n + "' twice");
     }
@@ -209,7 +209,7 @@ FramesOptions FramesOptions::from_config(const ConfigNode& node) {
   o.frames = node.get("frames", o.frames);
   check_frame_names(node, "frames", o.frames, true);
   o.color = node.get("color", o.color);
-  detail::check_choice(node, "color", o.color, {"gray", "color"});
+  node.check_choice("color", o.color, {"gray", "color"});
   return o;
 }
 

@@ -217,7 +217,7 @@ void check_positive(const ConfigNode& node, const std::string& key, double value
 FlowOptions FlowOptions::from_config(const ConfigNode& node) {
   FlowOptions o;
   o.algorithm = node.get("algorithm", o.algorithm);
-  detail::check_choice(node, "algorithm", o.algorithm, {"tvl1", "farneback", "dis"});
+  node.check_choice("algorithm", o.algorithm, {"tvl1", "farneback", "dis"});
   o.from = node.get("from", o.from);
   o.to = node.get("to", o.to);
   MER_CHECK(o.from != o.to, ConfigError, node.where("to"), ": flow needs two different frames, got from = to = '",
@@ -261,7 +261,7 @@ FlowOptions FlowOptions::from_config(const ConfigNode& node) {
               "' must be 5 or 7, got ", o.poly_n);
   } else {
     o.preset = node.get("preset", o.preset);
-    detail::check_choice(node, "preset", o.preset, {"ultrafast", "fast", "medium"});
+    node.check_choice("preset", o.preset, {"ultrafast", "fast", "medium"});
   }
   return o;
 }
@@ -281,7 +281,7 @@ ResizeOptions ResizeOptions::from_config(const ConfigNode& node) {
   MER_CHECK(o.size >= 1 && o.size <= 4096, ConfigError, node.where("size"), ": '", node.key_path("size"),
             "' must be in [1, 4096], got ", o.size);
   o.interpolation = node.get("interpolation", o.interpolation);
-  detail::check_choice(node, "interpolation", o.interpolation, {"area", "linear"});
+  node.check_choice("interpolation", o.interpolation, {"area", "linear"});
   o.rescale_vectors = node.get("rescale_vectors", o.rescale_vectors);
   return o;
 }

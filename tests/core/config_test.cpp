@@ -130,3 +130,24 @@ TEST(Config, Suggestions) {
 
 }  // namespace
 }  // namespace mer
+
+namespace mer {
+namespace {
+
+TEST(Config, ChoicesNameTheAllowedValuesAndTheNearest) {
+  auto cfg = Config::from_string("p: {on_error: skp}\n", "c.yaml");
+  const auto node = cfg.root().child("p");
+  try {
+    node.get_choice("on_error", "fail", {"fail", "skip"});
+    FAIL();
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("c.yaml:1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("fail | skip"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("did you mean 'skip'"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(node.get_choice("mode", "a", {"a", "b"}), "a");
+}
+
+}  // namespace
+}  // namespace mer

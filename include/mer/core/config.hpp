@@ -67,6 +67,12 @@ class ConfigNode {
   /// Required value; absence throws ConfigError naming the node's file:line and the key.
   template <class T>
   T required(const std::string& key) const;
+  /// A string that must be one of `allowed` (an enum-like option such as `on_error: fail|skip`);
+  /// anything else throws ConfigError naming file:line, the allowed values and the nearest one.
+  std::string get_choice(const std::string& key, const std::string& fallback,
+                         const std::vector<std::string>& allowed) const;
+  /// The check behind get_choice, for a value already read from `key`.
+  void check_choice(const std::string& key, const std::string& value, const std::vector<std::string>& allowed) const;
   /// A path value with ${VAR} expanded (unset variable: ConfigError). Relative paths stay relative
   /// (to the working directory), as committed configs hold no absolute paths.
   std::filesystem::path get_path(const std::string& key, const std::string& fallback) const;

@@ -62,6 +62,8 @@ struct CasmeOptions {
   QuirkPolicies policies;
   /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   static CasmeOptions from_config(const ConfigNode& node);
 };

@@ -50,6 +50,8 @@ struct Casme2Options {
   /// Check at load time that the onset, apex and offset frame files exist.
   bool check_frames = true;
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   static Casme2Options from_config(const ConfigNode& node);
 };

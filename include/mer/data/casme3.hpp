@@ -81,6 +81,8 @@ struct Casme3Options {
   QuirkPolicies policies;
   /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   static Casme3Options from_config(const ConfigNode& node);
 };

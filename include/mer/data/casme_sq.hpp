@@ -81,6 +81,8 @@ struct CasmeSqOptions {
   QuirkPolicies policies;
   /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   static CasmeSqOptions from_config(const ConfigNode& node);
 };

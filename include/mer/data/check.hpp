@@ -3,11 +3,13 @@
 /// composite), what was left out and why, which quirk policies changed which sample, and whether every
 /// frame is on disk and the key frames decode. `mer data check` and `mer data stats` print and write these.
 #include <mer/core/progress.hpp>
+#include <mer/data/annotated.hpp>
 #include <mer/data/dataset.hpp>
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,9 @@ struct DataReport {
   std::vector<std::pair<std::string, std::string>> quirks;
   std::size_t quirky_samples = 0;
   std::vector<SkipRecord> excluded;
+  /// What a `sample_list:` section did (unmatched rows, frame and label differences); set only when the
+  /// dataset is table-based and was given a list.
+  std::optional<SampleListReport> sample_list;
   std::vector<FrameProblem> frame_problems;
   std::size_t frames_checked = 0;  ///< frame files looked for
   std::size_t frames_decoded = 0;
@@ -67,6 +72,8 @@ DataReport check_dataset(const Dataset& dataset, const DataCheckOptions& options
 /// One JSON object: "dataset", "n_samples", "n_subjects", "classes", "per_class" {class: n},
 /// "per_subject" {subject: {class: n}}, "n_excluded", "excluded" [{"sample_id","stage","reason"}],
 /// "quirks" (number of quirk lines), "quirk_list" [{"sample_id","quirk"}], "quirky_samples",
+/// "sample_list" {"file","rows","matched","unmatched" [{"sample_id","stage","reason"}],"onset_differs",
+/// "apex_differs","offset_differs","frames_differ","labels_differ","differences" [line]} when a list was given,
 /// "frames_checked", "frames_decoded", "missing_frames" [{"sample_id","frame","path","problem","detail"}]
 /// (missing and unreadable), "usable", and for composites "per_source" {source: {"n_samples",
 /// "n_subjects","per_class"}}.

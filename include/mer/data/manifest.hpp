@@ -59,6 +59,8 @@ struct ManifestOptions {
   QuirkPolicies policies;
   /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   static ManifestOptions from_config(const ConfigNode& node);
 };

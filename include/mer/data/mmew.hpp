@@ -51,6 +51,8 @@ struct MmewOptions {
   QuirkPolicies policies;
   /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   static MmewOptions from_config(const ConfigNode& node);
 };

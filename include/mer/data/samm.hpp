@@ -59,6 +59,8 @@ struct SammOptions {
   /// missing_apex / apex_out_of_range.
   QuirkPolicies policies;
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   /// ConfigError naming the line for an unknown variant or policy, or a negative min_onset_to_apex.
   static SammOptions from_config(const ConfigNode& node);

@@ -92,6 +92,8 @@ struct SmicOptions {
   /// missing_apex (default midpoint: SMIC has no apex) / apex_out_of_range (a list apex).
   QuirkPolicies policies;
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   /// ConfigError naming the line for an unknown camera/variant/source/policy, or source: list without list.
   static SmicOptions from_config(const ConfigNode& node);
@@ -146,6 +148,8 @@ struct SmicEOptions {
   /// missing_apex (SMIC-E has no apex; default midpoint).
   QuirkPolicies policies;
   LabelMap labels;
+  /// Optional third-party sample list (data/annotated.hpp); none by default.
+  SampleListOptions sample_list;
 
   /// ConfigError naming the line for an unknown camera or policy, or subject_digits outside 1..9.
   static SmicEOptions from_config(const ConfigNode& node);

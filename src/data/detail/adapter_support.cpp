@@ -19,15 +19,6 @@ bool contains(const std::vector<std::string>& allowed, const std::string& value)
 }
 }  // namespace
 
-std::string config_choice(const ConfigNode& node, const std::string& key, const std::string& fallback,
-                          const std::vector<std::string>& allowed) {
-  auto value = node.get<std::string>(key, fallback);
-  if (!contains(allowed, value))
-    throw ConfigError(node.where(key) + ": '" + node.key_path(key) + "' must be one of " + list_of(allowed) +
-                      ", got '" + value + "'");
-  return value;
-}
-
 void check_choice(const std::string& dataset, const std::string& option, const std::string& value,
                   const std::vector<std::string>& allowed) {
   if (!contains(allowed, value))

@@ -13,11 +13,7 @@
 
 namespace mer::detail {
 
-/// Reads the string `key` (default `fallback`); ConfigError naming node.where(key) and the allowed values
-/// when it is not one of `allowed`.
-std::string config_choice(const ConfigNode& node, const std::string& key, const std::string& fallback,
-                          const std::vector<std::string>& allowed);
-/// The same check for options built in C++ (ValueError naming the dataset and the option).
+/// ConfigNode::get_choice's check for options built in C++ (ValueError naming the dataset and the option).
 void check_choice(const std::string& dataset, const std::string& option, const std::string& value,
                   const std::vector<std::string>& allowed);
 

@@ -19,9 +19,6 @@ std::string stage_fingerprint(const std::string& type, const std::string& versio
                               const std::vector<std::pair<std::string, std::string>>& options);
 std::string fingerprint_value(double v);
 std::string fingerprint_value(const std::vector<std::string>& v);
-/// Throws ConfigError at `node.where(key)` unless `value` is one of `allowed`.
-void check_choice(const ConfigNode& node, const std::string& key, const std::string& value,
-                  const std::vector<std::string>& allowed);
 }  // namespace detail
 
 // ---------------------------------------------------------------- stages_face.cpp
