@@ -47,7 +47,7 @@ bool apply_apex_policies(const QuirkPolicies& p, SampleMeta& s, const std::strin
 }
 
 bool AnnotatedDataset::add(SampleMeta s) {
-  const auto index = labels_.index_of(s.emotion);
+  const auto index = labels_.classify(s.emotion, s.action_units);
   if (!index) {
     exclude(s.id, "label_map", "emotion '" + s.emotion + "' is not mapped to a class");
     return false;
@@ -286,7 +286,7 @@ void AnnotatedDataset::apply_sample_list(const SampleListOptions& list) {
         rep.differences.push_back(detail::concat(s.id, ": emotion '", s.emotion, "' (table) vs '", emotion,
                                                  "' (list, ", row->where, ") -> ", list.use_labels ? "list" : "table"));
         if (list.use_labels) {
-          const auto index = labels_.index_of(emotion);
+          const auto index = labels_.classify(emotion, s.action_units);
           if (!index) {
             exclude(s.id, "sample_list",
                     detail::concat(row->where, ": the list's emotion '", emotion, "' is not mapped to a class"));
@@ -329,7 +329,7 @@ void AnnotatedDataset::finish(const SampleListOptions& sample_list) {
       labels_ = labels_.restricted_to(keep);
       std::vector<SampleMeta> kept;
       for (auto& s : samples_) {
-        if (auto index = labels_.index_of(s.emotion)) {
+        if (auto index = labels_.classify(s.emotion, s.action_units)) {
           s.label = *index;
           kept.push_back(std::move(s));
         } else {

@@ -102,7 +102,7 @@ CasmeDataset::CasmeDataset(CasmeOptions options)
                                           s.apex >= 0 ? " " + std::to_string(s.apex) : std::string(" (blank)")));
       }
     }
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));  // excluded by the label map, listed
       continue;
     }

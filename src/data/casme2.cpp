@@ -179,7 +179,7 @@ Casme2Dataset::Casme2Dataset(Casme2Options options)
 
     // Rows the label map leaves out are excluded first, so that a policy of "fail" only stops the load
     // for samples that would be used.
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }

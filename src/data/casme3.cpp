@@ -102,7 +102,7 @@ Casme3Dataset::Casme3Dataset(Casme3Options options)
       s.quirks.push_back("Filename '" + filename + "' -> '" + folder + "' (filename_case: lower)");
     if (s.emotion != emotion) s.quirks.push_back("emotion '" + emotion + "' -> '" + s.emotion + "' (lower-cased)");
 
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }

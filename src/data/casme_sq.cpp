@@ -309,7 +309,7 @@ CasmeSqDataset::CasmeSqDataset(CasmeSqOptions options)
     }
     if (!video_folder.empty()) s.clip_dir = subject_dir / video_folder;
 
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }

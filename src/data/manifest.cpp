@@ -124,7 +124,7 @@ ManifestDataset::ManifestDataset(ManifestOptions options)
       throw DataError(where + ": sample " + s.id + " has no fps: fill its 'fps' cell or set dataset.fps");
     ids.insert(s.id, where);
 
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }

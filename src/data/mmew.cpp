@@ -83,7 +83,7 @@ MmewDataset::MmewDataset(MmewOptions options) : AnnotatedDataset("mmew", options
     s.source = table_path.filename().string() + where.substr(table_path.string().size());
     ids.insert(s.id, where);
 
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }

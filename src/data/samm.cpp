@@ -148,7 +148,7 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
                       "); expected one row per clip");
 
     // Rows the label map leaves out are excluded before any apex policy can fail on them.
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }

@@ -257,7 +257,7 @@ void SmicDataset::load_folders(const fs::path& camera_dir) {
         s.frame_pattern = prefix + "{:06}.bmp";
         s.fps = camera_fps(o.camera);
         s.source = fs::relative(clip_dir, o.root).generic_string();
-        if (!labels().index_of(s.emotion)) {
+        if (!labels().classify(s.emotion, s.action_units)) {
           add(std::move(s));
           continue;
         }
@@ -319,7 +319,7 @@ void SmicDataset::load_list(const fs::path& camera_dir) {
     if (auto [it, fresh] = seen.emplace(s.id, row.where); !fresh)
       throw DataError(row.where + ": sample " + s.id + " is listed twice (also at " + it->second +
                       "); expected one row per clip");
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }
@@ -473,7 +473,7 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
     if (auto [it, fresh] = seen.emplace(s.id, row.where); !fresh)
       throw DataError(row.where + ": sample " + s.id + " is listed twice (also at " + it->second +
                       "); expected one row per clip");
-    if (!labels().index_of(s.emotion)) {
+    if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
     }
