@@ -1,6 +1,8 @@
 #include <mer/core/error.hpp>
 #include <mer/core/log.hpp>
 #include <mer/data/annotated.hpp>
+
+#include "detail/adapter_support.hpp"
 #include <mer/meta/table.hpp>
 
 #include <algorithm>
@@ -55,6 +57,20 @@ bool AnnotatedDataset::add(SampleMeta s) {
   s.label = *index;
   samples_.push_back(std::move(s));
   return true;
+}
+
+void AnnotatedDataset::admit(SampleMeta s, const QuirkPolicies& policies, const std::string& where, bool check_frames,
+                             const std::string& missing_frames,
+                             const std::function<bool(SampleMeta&, std::string&)>& extra) {
+  if (!labels_.classify(s.emotion, s.action_units)) {
+    add(std::move(s));  // recorded as excluded by the label map
+    return;
+  }
+  std::string skip;
+  const bool kept = (!extra || extra(s, skip)) && apply_apex_policies(policies, s, where, skip) &&
+                    (!check_frames || detail::check_key_frames(s, where, missing_frames, skip));
+  if (kept) add(std::move(s));
+  else exclude(s.id, "dataset", skip);
 }
 
 void AnnotatedDataset::exclude(const std::string& sample_id, const std::string& stage, const std::string& reason) {

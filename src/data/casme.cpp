@@ -102,17 +102,7 @@ CasmeDataset::CasmeDataset(CasmeOptions options)
                                           s.apex >= 0 ? " " + std::to_string(s.apex) : std::string(" (blank)")));
       }
     }
-    if (!labels().classify(s.emotion, s.action_units)) {
-      add(std::move(s));  // excluded by the label map, listed
-      continue;
-    }
-    std::string skip;
-    if (!apply_apex_policies(options_.policies, s, where, skip) ||
-        (options_.check_frames && !detail::check_key_frames(s, where, options_.missing_frames, skip))) {
-      exclude(s.id, "dataset", skip);
-      continue;
-    }
-    add(std::move(s));
+    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames);
   }
   finish(options_.sample_list);
 }

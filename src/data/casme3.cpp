@@ -102,38 +102,30 @@ Casme3Dataset::Casme3Dataset(Casme3Options options)
       s.quirks.push_back("Filename '" + filename + "' -> '" + folder + "' (filename_case: lower)");
     if (s.emotion != emotion) s.quirks.push_back("emotion '" + emotion + "' -> '" + s.emotion + "' (lower-cased)");
 
-    if (!labels().classify(s.emotion, s.action_units)) {
-      add(std::move(s));
-      continue;
-    }
-
-    std::string skip;
-    auto invalid_onset = [&](const std::string& what) {
-      if (options_.invalid_onset == "fail")
-        throw DataError(where + ": sample " + s.id + ": " + what + " (invalid_onset: fail; use skip to leave it out)");
-      skip = what + " (invalid_onset: skip)";
-      return false;
+    // Dataset-specific checks first (their reasons name CAS(ME)^3's own policies), then the common ones.
+    const auto checks = [&](SampleMeta& s, std::string& skip) {
+      auto invalid_onset = [&](const std::string& what) {
+        if (options_.invalid_onset == "fail")
+          throw DataError(where + ": sample " + s.id + ": " + what + " (invalid_onset: fail; use skip to leave it out)");
+        skip = what + " (invalid_onset: skip)";
+        return false;
+      };
+      if (s.apex == 0) s.apex = -1;  // not annotated: missing_apex decides
+      bool kept = s.onset != 0 || invalid_onset("onset not annotated (0)");
+      kept = kept && (s.offset != 0 || detail::apply_missing_offset(options_.missing_offset, s, where, skip));
+      kept = kept && (s.onset <= s.offset ||
+                      invalid_onset(detail::concat("onset ", s.onset, " after offset ", s.offset)));
+      if (kept && options_.max_clip_frames > 0 && s.offset - s.onset + 1 > options_.max_clip_frames) {
+        const auto what = detail::concat(s.offset - s.onset + 1, " frames (onset ", s.onset, ", offset ", s.offset,
+                                         ") exceed max_clip_frames ", options_.max_clip_frames);
+        if (options_.long_clip == "fail")
+          throw DataError(where + ": sample " + s.id + ": " + what + " (long_clip: fail; use skip to leave it out)");
+        skip = what + " (long_clip: skip)";
+        kept = false;
+      }
+      return kept;
     };
-    if (s.apex == 0) s.apex = -1;  // not annotated: missing_apex decides
-    bool kept = s.onset != 0 || invalid_onset("onset not annotated (0)");
-    kept = kept && (s.offset != 0 || detail::apply_missing_offset(options_.missing_offset, s, where, skip));
-    kept = kept && (s.onset <= s.offset ||
-                    invalid_onset(detail::concat("onset ", s.onset, " after offset ", s.offset)));
-    if (kept && options_.max_clip_frames > 0 && s.offset - s.onset + 1 > options_.max_clip_frames) {
-      const auto what = detail::concat(s.offset - s.onset + 1, " frames (onset ", s.onset, ", offset ", s.offset,
-                                       ") exceed max_clip_frames ", options_.max_clip_frames);
-      if (options_.long_clip == "fail")
-        throw DataError(where + ": sample " + s.id + ": " + what + " (long_clip: fail; use skip to leave it out)");
-      skip = what + " (long_clip: skip)";
-      kept = false;
-    }
-    kept = kept && apply_apex_policies(options_.policies, s, where, skip);
-    kept = kept && (!options_.check_frames || detail::check_key_frames(s, where, options_.missing_frames, skip));
-    if (!kept) {
-      exclude(s.id, "dataset", skip);
-      continue;
-    }
-    add(std::move(s));
+    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames, checks);
   }
   finish(options_.sample_list);
 }

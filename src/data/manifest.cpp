@@ -124,17 +124,7 @@ ManifestDataset::ManifestDataset(ManifestOptions options)
       throw DataError(where + ": sample " + s.id + " has no fps: fill its 'fps' cell or set dataset.fps");
     ids.insert(s.id, where);
 
-    if (!labels().classify(s.emotion, s.action_units)) {
-      add(std::move(s));
-      continue;
-    }
-    std::string skip;
-    if (!apply_apex_policies(options_.policies, s, where, skip) ||
-        (options_.check_frames && !detail::check_key_frames(s, where, options_.missing_frames, skip))) {
-      exclude(s.id, "dataset", skip);
-      continue;
-    }
-    add(std::move(s));
+    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames);
   }
   finish(options_.sample_list);
 }

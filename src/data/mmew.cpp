@@ -83,17 +83,7 @@ MmewDataset::MmewDataset(MmewOptions options) : AnnotatedDataset("mmew", options
     s.source = table_path.filename().string() + where.substr(table_path.string().size());
     ids.insert(s.id, where);
 
-    if (!labels().classify(s.emotion, s.action_units)) {
-      add(std::move(s));
-      continue;
-    }
-    std::string skip;
-    if (!apply_apex_policies(options_.policies, s, where, skip) ||
-        (options_.check_frames && !detail::check_key_frames(s, where, options_.missing_frames, skip))) {
-      exclude(s.id, "dataset", skip);
-      continue;
-    }
-    add(std::move(s));
+    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames);
   }
   finish(options_.sample_list);
 }

@@ -50,6 +50,7 @@
 
 #include <filesystem>
 #include <map>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,13 @@ class AnnotatedDataset : public Dataset {
   /// (stage "label_map") when the map leaves its emotion out. Returns true if it was added.
   bool add(SampleMeta s);
   void exclude(const std::string& sample_id, const std::string& stage, const std::string& reason);
+  /// The end of reading one row, common to the adapters: a sample the label map leaves out is listed
+  /// as such before any policy runs; otherwise `extra` (dataset-specific checks; false with a reason to
+  /// skip), the apex policies and, when `check_frames`, the key-frame files (`missing_frames: fail|skip`)
+  /// decide whether it is added or excluded with the reason. Policies set to "fail" throw.
+  void admit(SampleMeta s, const QuirkPolicies& policies, const std::string& where, bool check_frames,
+             const std::string& missing_frames,
+             const std::function<bool(SampleMeta&, std::string& skip_reason)>& extra = {});
   /// Applies the sample list when one is given (before the class-size filter, so that classes are
   /// counted over the listed samples), then drops classes with fewer than
   /// labels().min_samples_per_class() samples (re-indexing the rest), logs a summary of exclusions and
