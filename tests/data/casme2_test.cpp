@@ -14,32 +14,21 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "adapter_test_util.hpp"
 #include "support/test_paths.hpp"
 #include "support/xlsx_writer.hpp"
 
 namespace mer {
 namespace {
+
+using test::build_dataset;
+using test::expect_error;
+using test::write_bytes;
+using test::tiny_jpeg;
 namespace fs = std::filesystem;
 
 fs::path real_table() { return test::annotations_dir() / "casme2_coding.csv"; }
 fs::path table_2019() { return test::annotations_dir() / "casme2_coding_20190701.csv"; }
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// One tiny JPEG, encoded once and copied to every frame path: the adapter only needs files that exist.
-const std::string& tiny_jpeg() {
-  static const std::string bytes = [] {
-    std::vector<uchar> buf;
-    cv::imencode(".jpg", cv::Mat(8, 8, CV_8UC3, cv::Scalar(90, 120, 150)), buf);
-    return std::string(buf.begin(), buf.end());
-  }();
-  return bytes;
-}
 
 // Builds <root>/<frames_dir>/subNN/<clip>/<prefix><N>.jpg for every row of `table` (the onset, apex,
 // offset and onset/offset midpoint frames, which is all the adapter looks at) and copies the table to
@@ -79,11 +68,6 @@ std::string fill_root(std::string yaml, const fs::path& root) {
   return yaml;
 }
 
-std::unique_ptr<Dataset> build(const std::string& yaml) {
-  const auto config = Config::from_string(yaml, "test.yaml");
-  return builtin_datasets().build(config.root().child("dataset"));
-}
-
 const SampleMeta& find_sample(const Dataset& ds, const std::string& id) {
   const auto it =
       std::find_if(ds.samples().begin(), ds.samples().end(), [&](const SampleMeta& s) { return s.id == id; });
@@ -96,19 +80,6 @@ Casme2Options five_class_options(const fs::path& root) {
   o.root = root;
   o.labels = LabelMap({"happiness", "surprise", "disgust", "repression", "others"}, {});
   return o;
-}
-
-// Expects `f` to throw E whose message contains every string in `needles`.
-template <class E, class F>
-void expect_error(F&& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const auto& n : needles) EXPECT_NE(what.find(n), std::string::npos) << "'" << n << "' not in: " << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
-  }
 }
 
 TEST(Casme2Table, ParsesTheRealCodingSheet) {
@@ -196,7 +167,7 @@ TEST(Casme2Dataset, LoadsTheNativeLayoutWithFiveClassesThroughTheRegistry) {
   const auto root = dir / "CASME2";
   make_native_tree(root, real_table());
 
-  const auto ds = build(five_class_yaml(root));
+  const auto ds = build_dataset(five_class_yaml(root));
   EXPECT_EQ(ds->name(), "casme2");
   ASSERT_EQ(ds->samples().size(), 246u);
   ASSERT_EQ(ds->excluded().size(), 9u);
@@ -261,7 +232,7 @@ TEST(Casme2Dataset, MissingApexPolicyDecidesAboutTheSlashApex) {
   const auto root = dir / "CASME2";
   make_native_tree(root, real_table());
 
-  const auto skipped = build(five_class_yaml(root, "skip"));
+  const auto skipped = build_dataset(five_class_yaml(root, "skip"));
   EXPECT_EQ(skipped->samples().size(), 245u);
   ASSERT_EQ(skipped->excluded().size(), 10u);
   const auto it = std::find_if(skipped->excluded().begin(), skipped->excluded().end(),
@@ -270,18 +241,18 @@ TEST(Casme2Dataset, MissingApexPolicyDecidesAboutTheSlashApex) {
   EXPECT_EQ(it->stage, "dataset");
   EXPECT_EQ(it->reason, "ApexFrame '/': no usable apex (missing_apex: skip)");
 
-  expect_error<DataError>([&] { build(five_class_yaml(root, "fail")); },
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root, "fail")); },
                           {"CASME2-coding-20140508.csv:31", "ApexFrame '/'", "casme2/sub04/EP12_01f", "missing_apex"});
 
   // estimate: the apex stays unknown for an apex-spotting stage, and no apex frame is looked for.
   fs::remove(root / "CASME2_RAW_selected" / "sub04" / "EP12_01f" / "img291.jpg");
-  const auto estimated = build(five_class_yaml(root, "estimate"));
+  const auto estimated = build_dataset(five_class_yaml(root, "estimate"));
   EXPECT_EQ(estimated->samples().size(), 246u);
   const auto& s = find_sample(*estimated, "casme2/sub04/EP12_01f");
   EXPECT_EQ(s.apex, -1);
   EXPECT_EQ(s.quirks, std::vector<std::string>{"ApexFrame '/': no usable apex -> estimate"});
   // ... while midpoint needs the midpoint frame it chose.
-  expect_error<DataError>([&] { build(five_class_yaml(root, "midpoint")); }, {"img291.jpg", "ApexFrame 291"});
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root, "midpoint")); }, {"img291.jpg", "ApexFrame 291"});
 }
 
 TEST(Casme2Dataset, ApexOutsideTheClipFollowsThePolicy) {
@@ -351,7 +322,7 @@ TEST(Casme2Dataset, CroppedVariantUsesRegImgFrames) {
 TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
   test::TempDir dir;
   const auto missing_root = dir / "no-such-root";
-  expect_error<DataError>([&] { build(five_class_yaml(missing_root)); }, {missing_root.string(), "CASME2_RAW_selected"});
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(missing_root)); }, {missing_root.string(), "CASME2_RAW_selected"});
 
   const auto root = dir / "CASME2";
   const auto table = dir / "table.csv";
@@ -364,7 +335,7 @@ TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
   // A frame file the table needs is missing.
   const auto apex = root / "CASME2_RAW_selected" / "sub01" / "EP03_02" / "img139.jpg";
   fs::remove(apex);
-  expect_error<DataError>([&] { build(five_class_yaml(root)); }, {apex.string(), "CASME2-coding-20140508.csv:3"});
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root)); }, {apex.string(), "CASME2-coding-20140508.csv:3"});
   auto options = five_class_options(root);
   options.check_frames = false;
   EXPECT_EQ(Casme2Dataset(options).samples().size(), 2u);
@@ -378,12 +349,12 @@ TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
   write_bytes(root / "CASME2-coding-20140508.csv",
               "Subject,Filename,,OnsetFrame,ApexFrame,OffsetFrame,,Action Units,Estimated Emotion\n"
               "01,EP03_02,,abc,139,161,,18,others\n");
-  expect_error<DataError>([&] { build(five_class_yaml(root)); },
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root)); },
                           {(root / "CASME2-coding-20140508.csv").string() + ":2", "OnsetFrame", "'abc'"});
 
   // The table is missing.
   fs::remove(root / "CASME2-coding-20140508.csv");
-  expect_error<DataError>([&] { build(five_class_yaml(root)); }, {"CASME2-coding-20140508.csv", "does not exist"});
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root)); }, {"CASME2-coding-20140508.csv", "does not exist"});
 }
 
 TEST(Casme2Dataset, TheVendorXlsxLoadsLikeItsCsvExport) {
@@ -395,8 +366,8 @@ TEST(Casme2Dataset, TheVendorXlsxLoadsLikeItsCsvExport) {
                    {test::sheet_from_csv(real_table(), "Sheet1"), test::XlsxSheet{"Sheet2", {}, {}},
                     test::XlsxSheet{"Sheet3", {}, {}}});
 
-  const auto csv = build(five_class_yaml(root));
-  const auto xlsx = build(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n");
+  const auto csv = build_dataset(five_class_yaml(root));
+  const auto xlsx = build_dataset(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n");
   ASSERT_EQ(xlsx->samples().size(), csv->samples().size());
   for (std::size_t i = 0; i < csv->samples().size(); ++i) {
     const auto& a = csv->samples()[i];
@@ -418,13 +389,13 @@ TEST(Casme2Dataset, TheVendorXlsxLoadsLikeItsCsvExport) {
     EXPECT_EQ(xlsx->excluded()[i].sample_id, csv->excluded()[i].sample_id);
 
   // Errors name the sheet and its row.
-  expect_error<DataError>([&] { build(five_class_yaml(root, "fail") + "  table: CASME2-coding-20140508.xlsx\n"); },
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root, "fail") + "  table: CASME2-coding-20140508.xlsx\n"); },
                           {"CASME2-coding-20140508.xlsx[Sheet1]:31", "ApexFrame '/'"});
   expect_error<DataError>(
-      [&] { build(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n  sheet: Sheet4\n"); },
+      [&] { build_dataset(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n  sheet: Sheet4\n"); },
       {"CASME2-coding-20140508.xlsx", "'Sheet4'", "'Sheet1', 'Sheet2', 'Sheet3'"});
   expect_error<DataError>(
-      [&] { build(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n  sheet: Sheet2\n"); },
+      [&] { build_dataset(five_class_yaml(root) + "  table: CASME2-coding-20140508.xlsx\n  sheet: Sheet2\n"); },
       {"CASME2-coding-20140508.xlsx[Sheet2]", "no header row", "'Subject', 'Filename'"});
 }
 
@@ -432,7 +403,7 @@ TEST(Casme2Dataset, The20190701TableGives249SamplesInFiveClasses) {
   test::TempDir dir;
   const auto root = dir / "CASME2";
   make_native_tree(root, table_2019(), "CASME2_RAW_selected", "img", "CASME2-coding-20190701.csv");
-  const auto ds = build(five_class_yaml(root) + "  table: CASME2-coding-20190701.csv\n");
+  const auto ds = build_dataset(five_class_yaml(root) + "  table: CASME2-coding-20190701.csv\n");
   ASSERT_EQ(ds->samples().size(), 249u);
   std::map<std::string, int> per_class;
   for (const auto& s : ds->samples()) ++per_class[ds->labels().name(s.label)];
@@ -450,7 +421,7 @@ TEST(Casme2Dataset, The20190701TableGives249SamplesInFiveClasses) {
   EXPECT_TRUE(read_casme2_table(real_table()).front().objective_class.empty());
 
   // Objective Classes as labels: the seven classes with the release's counts.
-  const auto objective = build(fill_root(R"(dataset:
+  const auto objective = build_dataset(fill_root(R"(dataset:
   type: casme2
   root: {ROOT}
   table: CASME2-coding-20190701.csv
@@ -466,7 +437,7 @@ TEST(Casme2Dataset, The20190701TableGives249SamplesInFiveClasses) {
 
   // The 20140508 table has no such column: said, not guessed.
   make_native_tree(root, real_table());
-  expect_error<DataError>([&] { build(fill_root("dataset:\n  type: casme2\n  root: {ROOT}\n  label_column: Objective "
+  expect_error<DataError>([&] { build_dataset(fill_root("dataset:\n  type: casme2\n  root: {ROOT}\n  label_column: Objective "
                                                 "Classes\n  labels: {classes: ['1']}\n", root)); },
                           {"CASME2-coding-20140508.csv:2", "Objective Classes", "20190701"});
 }
@@ -475,7 +446,7 @@ TEST(Casme2Dataset, MinSamplesPerClassDropsFearAndSadnessAndSaysSo) {
   test::TempDir dir;
   const auto root = dir / "CASME2";
   make_native_tree(root, real_table());
-  const auto ds = build(fill_root(R"(dataset:
+  const auto ds = build_dataset(fill_root(R"(dataset:
   type: casme2
   root: {ROOT}
   labels:
@@ -500,14 +471,14 @@ TEST(Casme2Dataset, MinSamplesPerClassDropsFearAndSadnessAndSaysSo) {
 TEST(Casme2Options, BadValuesAreConfigErrorsWithLine) {
   const std::string yaml = "dataset:\n  type: casme2\n  root: /data/CASME2\n  variant: croped\n"
                            "  labels: {classes: [happiness]}\n";
-  expect_error<ConfigError>([&] { build(yaml); }, {"test.yaml:4", "variant", "'croped'", "raw", "cropped"});
+  expect_error<ConfigError>([&] { build_dataset(yaml); }, {"test.yaml:4", "variant", "'croped'", "raw", "cropped"});
 
   const std::string policy = "dataset:\n  type: casme2\n  root: /data/CASME2\n  missing_apex: guess\n"
                              "  labels: {classes: [happiness]}\n";
-  expect_error<ConfigError>([&] { build(policy); }, {"test.yaml:4", "missing_apex", "'guess'", "midpoint"});
+  expect_error<ConfigError>([&] { build_dataset(policy); }, {"test.yaml:4", "missing_apex", "'guess'", "midpoint"});
   const std::string column = "dataset:\n  type: casme2\n  root: /data/CASME2\n  label_column: Emotion\n"
                              "  labels: {classes: [happiness]}\n";
-  expect_error<ConfigError>([&] { build(column); }, {"test.yaml:4", "label_column", "'Emotion'", "Objective Classes"});
+  expect_error<ConfigError>([&] { build_dataset(column); }, {"test.yaml:4", "label_column", "'Emotion'", "Objective Classes"});
 
   // The old single apex_policy key is gone; a config still using it is caught as an unknown key.
   const auto old = Config::from_string("dataset:\n  type: casme2\n  root: /data/CASME2\n  apex_policy: midpoint\n"
@@ -516,9 +487,9 @@ TEST(Casme2Options, BadValuesAreConfigErrorsWithLine) {
   Casme2Options::from_config(old.root().child("dataset"));
   expect_error<ConfigError>([&] { old.check_all_used(); }, {"old.yaml:4", "apex_policy"});
 
-  expect_error<ConfigError>([&] { build("dataset:\n  type: casme2\n  labels: {classes: [happiness]}\n"); },
+  expect_error<ConfigError>([&] { build_dataset("dataset:\n  type: casme2\n  labels: {classes: [happiness]}\n"); },
                             {"root"});
-  expect_error<RegistryError>([&] { build("dataset:\n  type: casme22\n  root: /x\n"); },
+  expect_error<RegistryError>([&] { build_dataset("dataset:\n  type: casme22\n  root: /x\n"); },
                               {"test.yaml:2", "'casme22'", "casme2"});
 
   // Defaults are written back into the document, so the resolved config shows them.

@@ -17,22 +17,21 @@
 #include <set>
 #include <tuple>
 
+#include "adapter_test_util.hpp"
 #include "support/test_paths.hpp"
 #include "support/xlsx_writer.hpp"
 
 namespace mer {
 namespace {
+
+using test::build_dataset;
+using test::expect_error;
+using test::write_bytes;
+using test::find_sample;
 namespace fs = std::filesystem;
 
 fs::path table_part() { return test::annotations_dir() / "samm_coding.csv"; }
 fs::path full_sheet() { return test::annotations_dir() / "samm_coding_full_sheet.csv"; }
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 // One tiny greyscale JPEG, as SAMM's frames are single-channel; copied to every frame path.
 const std::string& tiny_grey_jpeg() {
@@ -85,29 +84,6 @@ std::string five_class_yaml(const fs::path& root, const std::string& extra = "")
   return "dataset:\n  type: samm\n  root: " + root.string() +
          "\n  table: SAMM_Micro_FACS_Codes_v2.csv\n" + extra +
          "  labels:\n    classes: [Anger, Happiness, Contempt, Surprise, Other]\n";
-}
-
-std::unique_ptr<Dataset> build(const std::string& yaml) {
-  const auto config = Config::from_string(yaml, "test.yaml");
-  return builtin_datasets().build(config.root().child("dataset"));
-}
-
-const SampleMeta* find_sample(const Dataset& ds, const std::string& id) {
-  for (const auto& s : ds.samples())
-    if (s.id == id) return &s;
-  return nullptr;
-}
-
-template <class E, class F>
-void expect_error(F&& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const auto& n : needles) EXPECT_NE(what.find(n), std::string::npos) << "'" << n << "' not in: " << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
-  }
 }
 
 TEST(SammTable, BothExportsOfTheV2SheetParseAlike) {
@@ -220,7 +196,7 @@ TEST(SammTable, MalformedRowsNameFileRowColumnAndValue) {
 }
 
 TEST_F(SammTree, FiveClassesThroughTheRegistry) {
-  const auto ds = build(five_class_yaml(root(), "  apex_out_of_range: clamp\n"));
+  const auto ds = build_dataset(five_class_yaml(root(), "  apex_out_of_range: clamp\n"));
   EXPECT_EQ(ds->name(), "samm");
   ASSERT_EQ(ds->samples().size(), 136u);
 
@@ -271,10 +247,10 @@ TEST_F(SammTree, FiveClassesThroughTheRegistry) {
 
 TEST_F(SammTree, FrameOrderQuirksFollowTheApexOutOfRangePolicy) {
   // fail (the default): the first bad row in table order stops the load, named by file:row and sample.
-  expect_error<DataError>([&] { build(five_class_yaml(root())); }, {where(140), "samm/028/028_4_1", "1143"});
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root())); }, {where(140), "samm/028/028_4_1", "1143"});
 
   // skip: the three rows are excluded with their reasons.
-  const auto skipped = build(five_class_yaml(root(), "  apex_out_of_range: skip\n"));
+  const auto skipped = build_dataset(five_class_yaml(root(), "  apex_out_of_range: skip\n"));
   EXPECT_EQ(skipped->samples().size(), 133u);
   std::map<std::string, std::string> reasons;
   for (const auto& r : skipped->excluded())
@@ -286,7 +262,7 @@ TEST_F(SammTree, FrameOrderQuirksFollowTheApexOutOfRangePolicy) {
   for (const auto& [id, reason] : reasons) EXPECT_NE(reason.find("apex_out_of_range: skip"), std::string::npos) << id;
 
   // clamp: kept, moved into range, and the move is recorded on exactly these samples.
-  const auto clamped = build(five_class_yaml(root(), "  apex_out_of_range: clamp\n"));
+  const auto clamped = build_dataset(five_class_yaml(root(), "  apex_out_of_range: clamp\n"));
   ASSERT_EQ(clamped->samples().size(), 136u);
   std::map<std::string, int> apex;
   for (const auto& s : clamped->samples()) {
@@ -300,7 +276,7 @@ TEST_F(SammTree, FrameOrderQuirksFollowTheApexOutOfRangePolicy) {
   EXPECT_NE(find_sample(*clamped, "samm/032/032_3_2")->quirks[0].find("(was 5127)"), std::string::npos);
 
   // estimate leaves all three to an apex-spotting stage.
-  const auto estimated = build(five_class_yaml(root(), "  apex_out_of_range: estimate\n"));
+  const auto estimated = build_dataset(five_class_yaml(root(), "  apex_out_of_range: estimate\n"));
   for (const char* id : {"samm/028/028_4_1", "samm/032/032_3_1", "samm/032/032_3_2"}) {
     const auto* s = find_sample(*estimated, id);
     ASSERT_NE(s, nullptr) << id;
@@ -309,13 +285,13 @@ TEST_F(SammTree, FrameOrderQuirksFollowTheApexOutOfRangePolicy) {
   }
 
   // min_onset_to_apex: 0 accepts 032_3_2's one-frame rise; the two out-of-range rows remain.
-  const auto lenient = build(five_class_yaml(root(), "  apex_out_of_range: skip\n  min_onset_to_apex: 0\n"));
+  const auto lenient = build_dataset(five_class_yaml(root(), "  apex_out_of_range: skip\n  min_onset_to_apex: 0\n"));
   EXPECT_EQ(lenient->samples().size(), 134u);
   const auto* rise = find_sample(*lenient, "samm/032/032_3_2");
   ASSERT_NE(rise, nullptr);
   EXPECT_EQ(rise->apex, 5127);
   EXPECT_TRUE(rise->quirks.empty());
-  expect_error<DataError>([&] { build(five_class_yaml(root(), "  min_onset_to_apex: 0\n")); }, {where(140)});
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root(), "  min_onset_to_apex: 0\n")); }, {where(140)});
 }
 
 TEST_F(SammTree, TheCommittedConfigsLoad) {
@@ -339,7 +315,7 @@ TEST_F(SammTree, TheCommittedConfigsLoad) {
   // Lower-case names, as CASME II spells them, match nothing in SAMM.
   expect_error<DataError>(
       [&] {
-        build("dataset:\n  type: samm\n  root: " + root().string() +
+        build_dataset("dataset:\n  type: samm\n  root: " + root().string() +
               "\n  table: SAMM_Micro_FACS_Codes_v2.csv\n  apex_out_of_range: skip\n"
               "  labels: {classes: [anger, other]}\n");
       },
@@ -362,14 +338,14 @@ TEST_F(SammTree, TheWorkbookAsDistributedReadsLikeItsCsvExport) {
   EXPECT_EQ(from_xlsx.front().where, xlsx.string() + "[MICRO_ONLY]:15");
 
   // No table key: the workbook under its distributed name.
-  const auto ds = build("dataset:\n  type: samm\n  root: " + root().string() +
+  const auto ds = build_dataset("dataset:\n  type: samm\n  root: " + root().string() +
                         "\n  apex_out_of_range: clamp\n"
                         "  labels:\n    classes: [Anger, Happiness, Contempt, Surprise, Other]\n");
   EXPECT_EQ(ds->samples().size(), 136u);
   EXPECT_EQ(ds->samples().front().source, xlsx.string() + "[MICRO_ONLY]:15");
   expect_error<DataError>(
       [&] {
-        build("dataset:\n  type: samm\n  root: " + root().string() + "\n  labels: {classes: [Anger, Contempt]}\n");
+        build_dataset("dataset:\n  type: samm\n  root: " + root().string() + "\n  labels: {classes: [Anger, Contempt]}\n");
       },
       {xlsx.string() + "[MICRO_ONLY]:140", "samm/028/028_4_1"});
   fs::remove(xlsx);
@@ -386,30 +362,30 @@ TEST(SammDataset, MissingThingsAreOneLineErrorsNamingThePath) {
               "007,007_3_1,3,100,120,150,51,Micro - 1/2,12,Happiness,1,\n");
 
   const auto yaml = five_class_yaml(root);
-  expect_error<DataError>([&] { build(yaml); }, {root.string(), "SAMM/"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {root.string(), "SAMM/"});
 
   make_native_tree(root, table, "SAMM_Micro_FACS_Codes_v2.csv");
   const std::string at = (root / "SAMM_Micro_FACS_Codes_v2.csv").string();
-  EXPECT_EQ(build(yaml)->samples().size(), 2u);
+  EXPECT_EQ(build_dataset(yaml)->samples().size(), 2u);
 
   // A frame the table needs.
   const auto apex = root / "SAMM" / "007" / "007_3_1" / "007_00120.jpg";
   fs::remove(apex);
-  expect_error<DataError>([&] { build(yaml); }, {apex.string(), at + ":3", "Apex Frame 120"});
-  EXPECT_EQ(build(five_class_yaml(root, "  check_frames: false\n"))->samples().size(), 2u);
+  expect_error<DataError>([&] { build_dataset(yaml); }, {apex.string(), at + ":3", "Apex Frame 120"});
+  EXPECT_EQ(build_dataset(five_class_yaml(root, "  check_frames: false\n"))->samples().size(), 2u);
   write_bytes(apex, tiny_grey_jpeg());
 
   // A clip folder.
   const auto clip = root / "SAMM" / "006" / "006_1_2";
   fs::remove_all(clip);
-  expect_error<DataError>([&] { build(yaml); }, {clip.string(), at + ":2"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {clip.string(), at + ":2"});
 
   // The cropped tree.
-  expect_error<DataError>([&] { build(five_class_yaml(root, "  variant: cropped\n")); },
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(root, "  variant: cropped\n")); },
                           {(root / "SAMM_CROP").string()});
 
   // The table, by default the .xlsx as distributed.
-  expect_error<DataError>([&] { build("dataset:\n  type: samm\n  root: " + root.string() +
+  expect_error<DataError>([&] { build_dataset("dataset:\n  type: samm\n  root: " + root.string() +
                                       "\n  labels: {classes: [Anger]}\n"); },
                           {(root / "SAMM_Micro_FACS_Codes_v2.xlsx").string(), "does not exist"});
 
@@ -419,21 +395,21 @@ TEST(SammDataset, MissingThingsAreOneLineErrorsNamingThePath) {
               "Estimated Emotion,Objective Classes,Notes\n"
               "007,007_3_1,3,100,120,150,51,Micro - 1/2,12,Happiness,1,\n"
               "007,007_3_1,3,100,120,150,51,Micro - 1/2,12,Happiness,1,\n");
-  expect_error<DataError>([&] { build(yaml); }, {at + ":3", "samm/007/007_3_1", "twice", at + ":2"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {at + ":3", "samm/007/007_3_1", "twice", at + ":2"});
 }
 
 TEST(SammOptions, BadValuesAreConfigErrorsWithLineAndDefaultsAreWrittenBack) {
   const std::string head = "dataset:\n  type: samm\n  root: /data/SAMM\n";
   const std::string labels = "  labels: {classes: [Anger]}\n";
-  expect_error<ConfigError>([&] { build(head + "  variant: crop\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  variant: crop\n" + labels); },
                             {"test.yaml:4", "variant", "'crop'", "raw | cropped"});
-  expect_error<ConfigError>([&] { build(head + "  apex_out_of_range: guess\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  apex_out_of_range: guess\n" + labels); },
                             {"test.yaml:4", "apex_out_of_range", "'guess'"});
-  expect_error<ConfigError>([&] { build(head + "  missing_apex: clamp\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  missing_apex: clamp\n" + labels); },
                             {"test.yaml:4", "missing_apex", "'clamp'"});
-  expect_error<ConfigError>([&] { build(head + "  min_onset_to_apex: -1\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  min_onset_to_apex: -1\n" + labels); },
                             {"test.yaml:4", "min_onset_to_apex", "-1"});
-  expect_error<ConfigError>([&] { build("dataset:\n  type: samm\n" + labels); }, {"root"});
+  expect_error<ConfigError>([&] { build_dataset("dataset:\n  type: samm\n" + labels); }, {"root"});
 
   const auto config = Config::from_string("dataset:\n  root: /data/SAMM\n" + labels);
   const auto o = SammOptions::from_config(config.root().child("dataset"));

@@ -17,21 +17,20 @@
 #include <set>
 #include <tuple>
 
+#include "adapter_test_util.hpp"
 #include "support/test_paths.hpp"
 #include "support/xlsx_writer.hpp"
 
 namespace mer {
 namespace {
+
+using test::build_dataset;
+using test::expect_error;
+using test::write_bytes;
+using test::find_sample;
 namespace fs = std::filesystem;
 
 fs::path hs_list() { return test::annotations_dir() / "smic_hs.csv"; }
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 const std::string& tiny_bmp() {
   static const std::string bytes = [] {
@@ -89,29 +88,6 @@ test::TempDir* SmicTree::dir_ = nullptr;
 std::string yaml_for(const fs::path& root, const std::string& extra = "") {
   return "dataset:\n  type: smic\n  root: " + root.string() + "\n" + extra +
          "  labels:\n    classes: [negative, positive, surprise]\n";
-}
-
-std::unique_ptr<Dataset> build(const std::string& yaml) {
-  const auto config = Config::from_string(yaml, "test.yaml");
-  return builtin_datasets().build(config.root().child("dataset"));
-}
-
-const SampleMeta* find_sample(const Dataset& ds, const std::string& id) {
-  for (const auto& s : ds.samples())
-    if (s.id == id) return &s;
-  return nullptr;
-}
-
-template <class E, class F>
-void expect_error(F&& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const auto& n : needles) EXPECT_NE(what.find(n), std::string::npos) << "'" << n << "' not in: " << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
-  }
 }
 
 TEST(SmicList, ParsesTheHsList) {
@@ -172,8 +148,8 @@ TEST(SmicIds, PaddedListIdsMapToTheUnpaddedFolders) {
 }
 
 TEST_F(SmicTree, FoldersAndListGiveTheSameClips) {
-  const auto folders = build(yaml_for(root()));
-  const auto listed = build(yaml_for(root(), "  source: list\n  list: smic_hs.csv\n"));
+  const auto folders = build_dataset(yaml_for(root()));
+  const auto listed = build_dataset(yaml_for(root(), "  source: list\n  list: smic_hs.csv\n"));
   EXPECT_EQ(folders->name(), "smic");
   ASSERT_EQ(folders->samples().size(), 164u);
   ASSERT_EQ(listed->samples().size(), 164u);
@@ -243,23 +219,23 @@ TEST_F(SmicTree, FoldersAndListGiveTheSameClips) {
 }
 
 TEST_F(SmicTree, ListApexIsOptInAndOtherApexPolicies) {
-  const auto with_apex = build(yaml_for(root(), "  source: list\n  list: smic_hs.csv\n  use_list_apex: true\n"));
+  const auto with_apex = build_dataset(yaml_for(root(), "  source: list\n  list: smic_hs.csv\n  use_list_apex: true\n"));
   const auto* s = find_sample(*with_apex, "smic/s1/s1_ne_01");
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->apex, 559753);
   ASSERT_EQ(s->quirks.size(), 1u);  // only the ID mapping
 
-  const auto estimate = build(yaml_for(root(), "  missing_apex: estimate\n"));
+  const auto estimate = build_dataset(yaml_for(root(), "  missing_apex: estimate\n"));
   for (const auto& e : estimate->samples()) ASSERT_EQ(e.apex, -1) << e.id;
 
-  expect_error<DataError>([&] { build(yaml_for(root(), "  missing_apex: fail\n")); },
+  expect_error<DataError>([&] { build_dataset(yaml_for(root(), "  missing_apex: fail\n")); },
                           {"SMIC_all_raw/HS/s1/micro/negative/s1_ne_01", "smic/s1/s1_ne_01", "no usable apex"});
 
   // skip leaves nothing here, which is an error of its own.
-  expect_error<DataError>([&] { build(yaml_for(root(), "  missing_apex: skip\n")); }, {"smic", "no sample is left"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root(), "  missing_apex: skip\n")); }, {"smic", "no sample is left"});
 
   // Classes the map leaves out are excluded and listed.
-  const auto two = build("dataset:\n  type: smic\n  root: " + root().string() +
+  const auto two = build_dataset("dataset:\n  type: smic\n  root: " + root().string() +
                          "\n  labels: {classes: [negative, surprise]}\n");
   EXPECT_EQ(two->samples().size(), 70u + 43u);
   ASSERT_EQ(two->excluded().size(), 51u);
@@ -286,30 +262,30 @@ TEST(SmicDataset, ListRowWhoseFolderIsMissingNamesRowAndFolder) {
   write_bytes(list, "s01,s01_ne_01,100,105,110,2\ns03,s03_po_02,200,204,209,1\n");
   make_native_tree(root, list);
   const auto yaml = yaml_for(root, "  source: list\n  list: smic_hs.csv\n");
-  EXPECT_EQ(build(yaml)->samples().size(), 2u);
+  EXPECT_EQ(build_dataset(yaml)->samples().size(), 2u);
 
   const auto clip = root / "SMIC_all_raw" / "HS" / "s3" / "micro" / "positive" / "s3_po_02";
   fs::remove_all(clip);
-  expect_error<DataError>([&] { build(yaml); },
+  expect_error<DataError>([&] { build_dataset(yaml); },
                           {(root / "smic_hs.csv").string() + ":2", clip.string(), "s03/s03_po_02", "does not exist"});
 
   // A missing frame the list names.
   const auto onset = root / "SMIC_all_raw" / "HS" / "s1" / "micro" / "negative" / "s1_ne_01" / "image000100.bmp";
   fs::remove(onset);
-  expect_error<DataError>([&] { build(yaml); }, {(root / "smic_hs.csv").string() + ":1", onset.string(), "onset"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {(root / "smic_hs.csv").string() + ":1", onset.string(), "onset"});
 
   write_bytes(onset, tiny_bmp());
 
   // Class in the name and label must agree; a clip must belong to its subject.
   write_bytes(root / "smic_hs.csv", "s01,s01_ne_01,100,105,110,1\n");
-  expect_error<DataError>([&] { build(yaml); }, {":1", "'s01_ne_01'", "'ne'", "positive"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {":1", "'s01_ne_01'", "'ne'", "positive"});
   write_bytes(root / "smic_hs.csv", "s01,s02_ne_01,100,105,110,2\n");
-  expect_error<DataError>([&] { build(yaml); }, {":1", "'s02_ne_01'", "'s01'"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {":1", "'s02_ne_01'", "'s01'"});
   write_bytes(root / "smic_hs.csv", "s01,s01_ne_01,100,105,110,2\ns1,s1_ne_01,100,105,110,2\n");
-  expect_error<DataError>([&] { build(yaml); }, {":2", "smic/s1/s1_ne_01", "twice"});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {":2", "smic/s1/s1_ne_01", "twice"});
 
   // The list file itself.
-  expect_error<DataError>([&] { build(yaml_for(root, "  source: list\n  list: nope.csv\n")); },
+  expect_error<DataError>([&] { build_dataset(yaml_for(root, "  source: list\n  list: nope.csv\n")); },
                           {(root / "nope.csv").string(), "does not exist"});
 }
 
@@ -320,48 +296,48 @@ TEST(SmicDataset, FolderTreeProblemsAreErrorsNamingThePath) {
   write_bytes(list, "s01,s01_ne_01,100,105,110,2\ns03,s03_sur_02,200,204,209,3\n");
   make_native_tree(root, list);
   const auto hs = root / "SMIC_all_raw" / "HS";
-  EXPECT_EQ(build(yaml_for(root))->samples().size(), 2u);
+  EXPECT_EQ(build_dataset(yaml_for(root))->samples().size(), 2u);
 
   // A gap inside a clip.
   const auto gap = hs / "s3" / "micro" / "surprise" / "s3_sur_02" / "image000206.bmp";
   fs::remove(gap);
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {(hs / "s3" / "micro" / "surprise" / "s3_sur_02").string(),
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {(hs / "s3" / "micro" / "surprise" / "s3_sur_02").string(),
                                                            "image000206.bmp", "200..209"});
-  EXPECT_EQ(build(yaml_for(root, "  check_frames: false\n"))->samples().size(), 2u);
+  EXPECT_EQ(build_dataset(yaml_for(root, "  check_frames: false\n"))->samples().size(), 2u);
   write_bytes(gap, tiny_bmp());
 
   // Frame names that are not zero-padded to 6 digits would never be found by the pattern.
   const auto unpadded = hs / "s1" / "micro" / "negative" / "s1_ne_01" / "image99.bmp";
   write_bytes(unpadded, tiny_bmp());
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {unpadded.string(), "image000099.bmp"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {unpadded.string(), "image000099.bmp"});
   fs::remove(unpadded);
 
   // A clip filed under the wrong class, an unknown emotion folder, a folder that is not a subject.
   const auto misfiled = hs / "s1" / "micro" / "positive" / "s1_ne_02";
   write_bytes(misfiled / "image000300.bmp", tiny_bmp());
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {misfiled.string(), "s1_po_<NN>"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {misfiled.string(), "s1_po_<NN>"});
   fs::remove_all(hs / "s1" / "micro" / "positive");
   const auto other = hs / "s1" / "micro" / "happiness";
   fs::create_directories(other);
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {other.string(), "negative, positive or surprise"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {other.string(), "negative, positive or surprise"});
   fs::remove_all(other);
   const auto stray = hs / "subject1";
   fs::create_directories(stray);
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {stray.string(), "s<N>"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {stray.string(), "s<N>"});
   fs::remove_all(stray);
 
   // An empty clip folder.
   const auto empty = hs / "s1" / "micro" / "negative" / "s1_ne_02";
   fs::create_directories(empty);
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {empty.string(), "no frame files", "image<NNNNNN>.bmp"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {empty.string(), "no frame files", "image<NNNNNN>.bmp"});
   fs::remove_all(empty);
 
   // Other cameras and the cropped tree live elsewhere.
-  expect_error<DataError>([&] { build(yaml_for(root, "  camera: NIR\n")); },
+  expect_error<DataError>([&] { build_dataset(yaml_for(root, "  camera: NIR\n")); },
                           {(root / "SMIC_all_raw" / "NIR").string()});
-  expect_error<DataError>([&] { build(yaml_for(root, "  variant: cropped\n")); },
+  expect_error<DataError>([&] { build_dataset(yaml_for(root, "  variant: cropped\n")); },
                           {(root / "SMIC_all_cropped" / "HS").string()});
-  expect_error<DataError>([&] { build(yaml_for(dir / "nothing")); }, {(dir / "nothing").string(), "SMIC_all_raw"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(dir / "nothing")); }, {(dir / "nothing").string(), "SMIC_all_raw"});
 }
 
 TEST(SmicDataset, CroppedTreeUsesRegImageFramesAndVisRunsAt25Fps) {
@@ -370,7 +346,7 @@ TEST(SmicDataset, CroppedTreeUsesRegImageFramesAndVisRunsAt25Fps) {
   const auto list = dir / "list.csv";
   write_bytes(list, "s01,s01_ne_01,100,105,110,2\n");
   make_native_tree(root, list, "SMIC_all_cropped", "reg_image");
-  const auto ds = build(yaml_for(root, "  variant: cropped\n"));
+  const auto ds = build_dataset(yaml_for(root, "  variant: cropped\n"));
   ASSERT_EQ(ds->samples().size(), 1u);
   const auto& s = ds->samples()[0];
   EXPECT_EQ(s.frame_path(100), root / "SMIC_all_cropped" / "HS" / "s1" / "micro" / "negative" / "s1_ne_01" /
@@ -378,12 +354,12 @@ TEST(SmicDataset, CroppedTreeUsesRegImageFramesAndVisRunsAt25Fps) {
   EXPECT_TRUE(fs::exists(s.frame_path(s.apex)));
   // The raw prefix does not match cropped frames.
   fs::rename(root / "SMIC_all_cropped", root / "SMIC_all_raw");
-  expect_error<DataError>([&] { build(yaml_for(root)); }, {"no frame files", "image<NNNNNN>.bmp"});
+  expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {"no frame files", "image<NNNNNN>.bmp"});
 
   const auto vis_root = dir / "VIS";
   write_bytes(vis_root / "SMIC_all_raw" / "VIS" / "s1" / "micro" / "positive" / "s1_po_01" / "image000010.bmp",
               tiny_bmp());
-  const auto vis = build(yaml_for(vis_root, "  camera: VIS\n"));
+  const auto vis = build_dataset(yaml_for(vis_root, "  camera: VIS\n"));
   ASSERT_EQ(vis->samples().size(), 1u);
   EXPECT_EQ(vis->samples()[0].fps, 25);
   EXPECT_EQ(vis->samples()[0].onset, 10);
@@ -393,13 +369,13 @@ TEST(SmicDataset, CroppedTreeUsesRegImageFramesAndVisRunsAt25Fps) {
 TEST(SmicOptions, BadValuesAreConfigErrorsWithLineAndDefaultsAreWrittenBack) {
   const std::string head = "dataset:\n  type: smic\n  root: /data/SMIC\n";
   const std::string labels = "  labels: {classes: [negative]}\n";
-  expect_error<ConfigError>([&] { build(head + "  camera: hs\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  camera: hs\n" + labels); },
                             {"test.yaml:4", "camera", "'hs'", "HS | VIS | NIR"});
-  expect_error<ConfigError>([&] { build(head + "  variant: crop\n" + labels); }, {"test.yaml:4", "variant"});
-  expect_error<ConfigError>([&] { build(head + "  source: table\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  variant: crop\n" + labels); }, {"test.yaml:4", "variant"});
+  expect_error<ConfigError>([&] { build_dataset(head + "  source: table\n" + labels); },
                             {"test.yaml:4", "source", "'table'", "folders | list"});
-  expect_error<ConfigError>([&] { build(head + "  source: list\n" + labels); }, {"test.yaml:4", "list", "not set"});
-  expect_error<ConfigError>([&] { build(head + "  missing_apex: guess\n" + labels); },
+  expect_error<ConfigError>([&] { build_dataset(head + "  source: list\n" + labels); }, {"test.yaml:4", "list", "not set"});
+  expect_error<ConfigError>([&] { build_dataset(head + "  missing_apex: guess\n" + labels); },
                             {"test.yaml:4", "missing_apex", "'guess'"});
 
   const auto config = Config::from_string("dataset:\n  root: /data/SMIC\n" + labels);
@@ -476,7 +452,7 @@ TEST_F(SmicETree, TableEndsAtTheFirstNonNumericSubject) {
 }
 
 TEST_F(SmicETree, OnsetAndOffsetAreFoundByInClipIndex) {
-  const auto ds = build(yaml());
+  const auto ds = build_dataset(yaml());
   EXPECT_EQ(ds->name(), "smic_e");
   ASSERT_EQ(ds->samples().size(), 3u);
 
@@ -517,7 +493,7 @@ TEST_F(SmicETree, OnsetAndOffsetAreFoundByInClipIndex) {
 TEST_F(SmicETree, TheDefaultTableIsTheWorkbookBesideTheFrames) {
   const auto xlsx = long_dir() / "SMIC-HS-E_annotation.xlsx";
   test::write_xlsx(xlsx, {test::sheet_from_csv(table(), "Sheet1")});
-  const auto ds = build("dataset:\n  type: smic_e\n  root: " + root().string() +
+  const auto ds = build_dataset("dataset:\n  type: smic_e\n  root: " + root().string() +
                         "\n  labels: {classes: [negative, positive, surprise]}\n");
   ASSERT_EQ(ds->samples().size(), 3u);
   EXPECT_EQ(ds->samples()[0].onset, 559740);
@@ -528,32 +504,32 @@ TEST_F(SmicETree, TheDefaultTableIsTheWorkbookBesideTheFrames) {
 
 TEST_F(SmicETree, ProblemsNameTheRowAndThePath) {
   // Subject folders padded to one digit do not exist here.
-  expect_error<DataError>([&] { build(yaml("  subject_digits: 1\n")); },
+  expect_error<DataError>([&] { build_dataset(yaml("  subject_digits: 1\n")); },
                           {table().string() + ":2", (frames() / "s1" / "s1_ne_01").string(), "does not exist"});
 
   // An offset past the clip's frames.
   write_bytes(table(), "Subject,Filename,OnsetF,OffsetF,Emotion,FirstF\n3,s3_sur_02,200,225,surprise,190\n");
-  expect_error<DataError>([&] { build(yaml()); }, {table().string() + ":2", "in-clip index 35", "30 frames"});
+  expect_error<DataError>([&] { build_dataset(yaml()); }, {table().string() + ":2", "in-clip index 35", "30 frames"});
 
   // Mixed names in one clip.
   write_bytes(table(), "Subject,Filename,OnsetF,OffsetF,Emotion,FirstF\n3,s3_sur_02,200,209,surprise,190\n");
   write_bytes(frames() / "s03" / "s3_sur_02" / "image250.bmp", tiny_bmp());
-  expect_error<DataError>([&] { build(yaml()); }, {table().string() + ":2", "mixes frame file names", "image250.bmp"});
+  expect_error<DataError>([&] { build_dataset(yaml()); }, {table().string() + ":2", "mixes frame file names", "image250.bmp"});
 
   // Malformed rows.
   write_bytes(table(), "Subject,Filename,OnsetF,OffsetF,Emotion,FirstF\n3,s3_sur_02,200,209,surprise,x\n");
-  expect_error<DataError>([&] { build(yaml()); }, {table().string() + ":2", "FirstF", "'x'"});
+  expect_error<DataError>([&] { build_dataset(yaml()); }, {table().string() + ":2", "FirstF", "'x'"});
   write_bytes(table(), "Subject,Filename,OnsetF,OffsetF,Emotion,FirstF\n3,s3_sur_02,200,209,surprise,201\n");
-  expect_error<DataError>([&] { build(yaml()); }, {table().string() + ":2", "FirstF 201", "OnsetF 200"});
+  expect_error<DataError>([&] { build_dataset(yaml()); }, {table().string() + ":2", "FirstF 201", "OnsetF 200"});
   write_bytes(table(), "Subject,Filename,OnsetF,OffsetF,Emotion\n3,s3_sur_02,200,209,surprise\n");
-  expect_error<DataError>([&] { build(yaml()); }, {table().string(), "FirstF"});
+  expect_error<DataError>([&] { build_dataset(yaml()); }, {table().string(), "FirstF"});
 
   // The default table is the .xlsx as distributed, next to the frame folder.
   expect_error<DataError>(
-      [&] { build("dataset:\n  type: smic_e\n  root: " + root().string() + "\n  labels: {classes: [negative]}\n"); },
+      [&] { build_dataset("dataset:\n  type: smic_e\n  root: " + root().string() + "\n  labels: {classes: [negative]}\n"); },
       {(long_dir() / "SMIC-HS-E_annotation.xlsx").string(), "does not exist"});
-  expect_error<ConfigError>([&] { build(yaml("  subject_digits: 0\n")); }, {"test.yaml:5", "subject_digits"});
-  expect_error<ConfigError>([&] { build(yaml("  camera: IR\n")); }, {"test.yaml:5", "camera", "'IR'"});
+  expect_error<ConfigError>([&] { build_dataset(yaml("  subject_digits: 0\n")); }, {"test.yaml:5", "subject_digits"});
+  expect_error<ConfigError>([&] { build_dataset(yaml("  camera: IR\n")); }, {"test.yaml:5", "camera", "'IR'"});
 }
 
 }  // namespace
