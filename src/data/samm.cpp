@@ -3,6 +3,8 @@
 #include <mer/data/samm.hpp>
 #include <mer/meta/table.hpp>
 
+#include "detail/adapter_support.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -124,7 +126,7 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
                     (raw ? "SAMM" : "SAMM_CROP") +
                     "/<subject>/<clip>/<subject>_<frame:05d>.jpg under the root (variant: " + o.variant + ")");
 
-  std::map<std::string, std::string> seen;  // id -> where, to catch a clip listed twice
+  detail::IdRegistry ids;
   for (const auto& row : read_samm_table(table, o.sheet)) {
     SampleMeta s;
     s.dataset = "samm";
@@ -143,9 +145,7 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
     if (row.subject_in_table != row.subject)
       s.quirks.push_back("Subject '" + row.subject_in_table + "' stored as a number -> folder '" + row.subject + "'");
 
-    if (auto [it, fresh] = seen.emplace(s.id, row.where); !fresh)
-      throw DataError(row.where + ": sample " + s.id + " is listed twice (also at " + it->second +
-                      "); expected one row per clip");
+    ids.insert(s.id, row.where);
 
     // Rows the label map leaves out are excluded before any apex policy can fail on them.
     if (!labels().classify(s.emotion, s.action_units)) {

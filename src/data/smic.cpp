@@ -3,6 +3,8 @@
 #include <mer/data/smic.hpp>
 #include <mer/meta/table.hpp>
 
+#include "detail/adapter_support.hpp"
+
 #include <algorithm>
 #include <map>
 #include <regex>
@@ -281,7 +283,7 @@ void SmicDataset::load_list(const fs::path& camera_dir) {
   const bool raw = o.variant == "raw";
   const std::string prefix = raw ? "image" : "reg_image";
 
-  std::map<std::string, std::string> seen;
+  detail::IdRegistry ids;
   std::size_t renamed = 0;
   for (const auto& row : read_smic_list(list)) {
     const auto subject = smic_unpadded(row.subject);
@@ -316,9 +318,7 @@ void SmicDataset::load_list(const fs::path& camera_dir) {
       ++renamed;
     }
 
-    if (auto [it, fresh] = seen.emplace(s.id, row.where); !fresh)
-      throw DataError(row.where + ": sample " + s.id + " is listed twice (also at " + it->second +
-                      "); expected one row per clip");
+    ids.insert(s.id, row.where);
     if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;
@@ -459,7 +459,7 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
     logger()->info("smic_e: data ends at {} (Subject '{}'); {} trailing row(s) ignored", parsed.trailing.front(),
                    parsed.ended_at, parsed.trailing.size());
 
-  std::map<std::string, std::string> seen;
+  detail::IdRegistry ids;
   for (const auto& row : parsed.rows) {
     SampleMeta s;
     s.dataset = "smic_e";
@@ -470,9 +470,7 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
     s.clip_dir = frames_root / s.subject / s.clip;
     s.fps = camera_fps(o.camera);
     s.source = row.where;
-    if (auto [it, fresh] = seen.emplace(s.id, row.where); !fresh)
-      throw DataError(row.where + ": sample " + s.id + " is listed twice (also at " + it->second +
-                      "); expected one row per clip");
+    ids.insert(s.id, row.where);
     if (!labels().classify(s.emotion, s.action_units)) {
       add(std::move(s));
       continue;

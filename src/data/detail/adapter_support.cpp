@@ -116,8 +116,8 @@ bool check_key_frames(const SampleMeta& s, const std::string& where, const std::
 void IdRegistry::insert(const std::string& id, const std::string& where) {
   const auto [it, fresh] = seen_.emplace(id, where);
   if (!fresh)
-    throw DataError(where + ": sample id '" + id + "' is already used by the row at " + it->second +
-                    "; expected one row per sample");
+    throw DataError(where + ": sample " + id + " is listed twice (also at " + it->second +
+                    "); expected one row per sample");
 }
 
 int subject_number(const Table& table, std::size_t r, std::size_t column, const std::string& name) {
