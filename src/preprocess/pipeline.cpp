@@ -57,49 +57,79 @@ struct StageFailure {
   std::string stage;
 };
 
-// The stacked network input of one item: outputs in order, each split into its channels.
+// The stacked network input of one item: outputs in order, each split into its channels. A sequence
+// output contributes every frame's channels in time order.
 struct Stacked {
   CachedFeatures features;
   std::vector<std::string> channel_names;
+  std::vector<FeatureGroup> groups;
 };
+
+// The planes one output contributes, with their names; checks depth and size against `size` (set by the
+// first plane when empty).
+void append_output(const Item& item, const std::string& name, const SampleMeta& sample, const std::string& first_output,
+                   cv::Size& size, std::vector<cv::Mat>& planes, Stacked& s) {
+  std::vector<cv::Mat> frames;
+  const bool sequence = item.has_sequence(name);
+  if (sequence) {
+    frames = item.seq(name);
+    if (frames.empty()) {
+      throw SampleError(detail::concat("pipeline output '", name, "' of sample ", sample.id, " is an empty sequence"));
+    }
+  } else {
+    frames.push_back(item.at(name));
+  }
+  FeatureGroup group{name, static_cast<int>(s.channel_names.size()), 0, false};
+  for (std::size_t t = 0; t < frames.size(); ++t) {
+    const cv::Mat& m = frames[t];
+    const std::string label = sequence ? detail::concat("'", name, "' frame ", t) : "'" + name + "'";
+    if (m.depth() != CV_32F) {
+      throw ValueError(detail::concat("pipeline output ", label, " of sample ", sample.id,
+                                      " must be a float (CV_32F) entry, got depth ", m.depth(),
+                                      " (add a stage that produces float features, or drop it from outputs)"));
+    }
+    if (size.area() == 0) {
+      size = m.size();
+    } else if (m.size() != size) {
+      throw ValueError(detail::concat("pipeline output ", label, " of sample ", sample.id, " is ", m.cols, "x", m.rows,
+                                      " but '", first_output, "' is ", size.width, "x", size.height,
+                                      " (add a resize stage listing both)"));
+    }
+    const std::string base = sequence ? detail::concat(name, "_", t) : name;
+    if (m.channels() == 2) {
+      // Item convention: 2-channel float entries are displacement fields (u, v).
+      group.vector_field = true;
+      if (base == "flow") {
+        s.channel_names.insert(s.channel_names.end(), {"u", "v"});
+      } else {
+        s.channel_names.insert(s.channel_names.end(), {base + "_u", base + "_v"});
+      }
+    } else if (m.channels() == 1) {
+      s.channel_names.push_back(base);
+    } else {
+      for (int c = 0; c < m.channels(); ++c) s.channel_names.push_back(base + "_" + std::to_string(c));
+    }
+    std::vector<cv::Mat> split;
+    cv::split(m, split);
+    planes.insert(planes.end(), split.begin(), split.end());
+  }
+  group.channels = static_cast<int>(s.channel_names.size()) - group.first_channel;
+  s.groups.push_back(group);
+}
 
 Stacked stack_outputs(const Item& item, const std::vector<std::string>& outputs, const SampleMeta& sample) {
   Stacked s;
   cv::Size size;
-  for (const auto& name : outputs) {
-    const cv::Mat& m = item.at(name);
-    if (m.depth() != CV_32F) {
-      throw ValueError(detail::concat("pipeline output '", name, "' of sample ", sample.id,
-                                      " must be a float (CV_32F) entry, got depth ", m.depth(),
-                                      " (add a stage that produces float features, or drop it from outputs)"));
-    }
-    if (s.channel_names.empty()) {
-      size = m.size();
-    } else if (m.size() != size) {
-      throw ValueError(detail::concat("pipeline output '", name, "' of sample ", sample.id, " is ", m.cols, "x", m.rows,
-                                      " but '", outputs.front(), "' is ", size.width, "x", size.height,
-                                      " (add a resize stage listing both)"));
-    }
-    if (name == "flow" && m.channels() == 2) {
-      s.channel_names.insert(s.channel_names.end(), {"u", "v"});
-    } else if (m.channels() == 1) {
-      s.channel_names.push_back(name);
-    } else {
-      for (int c = 0; c < m.channels(); ++c) s.channel_names.push_back(name + "_" + std::to_string(c));
-    }
-  }
+  std::vector<cv::Mat> planes;
+  for (const auto& name : outputs) append_output(item, name, sample, outputs.front(), size, planes, s);
   s.features.channels = static_cast<int>(s.channel_names.size());
   s.features.height = size.height;
   s.features.width = size.width;
   s.features.data.reserve(static_cast<std::size_t>(s.features.channels) * size.area());
-  for (const auto& name : outputs) {
-    std::vector<cv::Mat> planes;
-    cv::split(item.at(name), planes);
-    for (const auto& p : planes) {
-      for (int y = 0; y < p.rows; ++y) {
-        const float* row = p.ptr<float>(y);
-        s.features.data.insert(s.features.data.end(), row, row + p.cols);
-      }
+  for (const auto& p : planes) {
+    for (int y = 0; y < p.rows; ++y) {
+      const float* row = p.ptr<float>(y);
+      s.features.data.insert(s.features.data.end(), row, row + p.cols);
     }
   }
   return s;
@@ -117,10 +147,35 @@ class OpenCvThreadsGuard {
   int saved_;
 };
 
-std::string format_names(const std::vector<std::string>& names) {
+// channels.txt: one line per channel, "group<TAB>channel<TAB>v|s" (v: part of a displacement field).
+std::string format_names(const std::vector<std::string>& names, const std::vector<FeatureGroup>& groups) {
   std::string out;
-  for (const auto& n : names) out += n + "\n";
+  for (const auto& g : groups) {
+    for (int c = g.first_channel; c < g.first_channel + g.channels; ++c) {
+      out += g.name + "\t" + names[static_cast<std::size_t>(c)] + "\t" + (g.vector_field ? "v" : "s") + "\n";
+    }
+  }
   return out;
+}
+
+// Parses channels.txt; false when the file is missing, foreign or from an older format.
+bool parse_names(const std::string& text, std::vector<std::string>& names, std::vector<FeatureGroup>& groups) {
+  names.clear();
+  groups.clear();
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const auto t1 = line.find('\t');
+    const auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string::npos) return false;
+    const std::string group = line.substr(0, t1), kind = line.substr(t2 + 1);
+    if (groups.empty() || groups.back().name != group) {
+      groups.push_back(FeatureGroup{group, static_cast<int>(names.size()), 0, kind == "v"});
+    }
+    ++groups.back().channels;
+    names.push_back(line.substr(t1 + 1, t2 - t1 - 1));
+  }
+  return !names.empty();
 }
 
 }  // namespace
@@ -248,7 +303,8 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
   };
   std::vector<Result> results(n);
   std::vector<std::string> channel_names;  // from the first computed sample
-  std::mutex mutex;                        // guards channel_names, first_error, stage_seconds
+  std::vector<FeatureGroup> groups;        // likewise
+  std::mutex mutex;                        // guards channel_names, groups, first_error, stage_seconds
   std::exception_ptr first_error;
   std::size_t first_error_index = n;
   std::vector<double> stage_seconds(stages_.size(), 0.0);
@@ -281,7 +337,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
         if (cache) cache->store(key, stacked.features);
         {
           std::lock_guard<std::mutex> lock(mutex);
-          if (channel_names.empty()) channel_names = stacked.channel_names;
+          if (channel_names.empty()) channel_names = stacked.channel_names, groups = stacked.groups;
         }
         results[i].features = std::move(stacked.features);
       } catch (const SampleError& e) {
@@ -357,7 +413,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
       throw ValueError(detail::concat("preprocess: sample ", samples[i].id, " gives ", f.channels, "x", f.height, "x",
                                       f.width, " features but sample ", out.samples.front().id, " gives ", out.channels,
                                       "x", out.height, "x", out.width,
-                                      " (add a resize stage so every sample has one size)"));
+                                      " (a resize stage gives every sample one size, an interpolate stage one sequence length)"));
     }
     if (r.from_cache) ++out.cache_hits;
     out.samples.push_back(samples[i]);
@@ -370,20 +426,20 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
     const auto names_file = cache->folder() / "channels.txt";
     if (!channel_names.empty()) {
       std::error_code ec;
-      if (!fs::exists(names_file, ec)) write_file_atomic(names_file, format_names(channel_names));
+      if (!fs::exists(names_file, ec)) write_file_atomic(names_file, format_names(channel_names, groups));
     } else if (have_shape) {
-      std::istringstream in(fs::exists(names_file) ? read_file(names_file) : std::string());
-      for (std::string line; std::getline(in, line);) {
-        if (!line.empty()) channel_names.push_back(line);
-      }
-      if (static_cast<int>(channel_names.size()) != out.channels) {
+      const bool ok = fs::exists(names_file) && parse_names(read_file(names_file), channel_names, groups);
+      if (!ok || static_cast<int>(channel_names.size()) != out.channels) {
         // Lost or foreign names file: recompute one sample for them rather than guess.
-        channel_names = stack_outputs(run_one(out.samples.front()), options_.outputs, out.samples.front()).channel_names;
-        write_file_atomic(names_file, format_names(channel_names));
+        auto stacked = stack_outputs(run_one(out.samples.front()), options_.outputs, out.samples.front());
+        channel_names = stacked.channel_names;
+        groups = stacked.groups;
+        write_file_atomic(names_file, format_names(channel_names, groups));
       }
     }
   }
   out.channel_names = std::move(channel_names);
+  out.groups = std::move(groups);
   if (have_shape && static_cast<int>(out.channel_names.size()) != out.channels) {
     throw InternalError(detail::concat("preprocess: ", out.channel_names.size(), " channel names for ", out.channels,
                                        " channels"));

@@ -29,6 +29,9 @@ void register_builtin_stages(StageRegistry& registry) {
   registry.add(
       "resize", [](const ConfigNode& c) { return make_resize_stage(ResizeOptions::from_config(c)); },
       "resizes entries to a square size, rescaling flow vectors");
+  registry.add(
+      "to_float", [](const ConfigNode& c) { return make_to_float_stage(ToFloatOptions::from_config(c)); },
+      "converts frames or clips to float network input (0..1 or standardized)");
 }
 
 }  // namespace mer

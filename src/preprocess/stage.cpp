@@ -9,24 +9,55 @@
 namespace mer {
 
 namespace {
-[[noreturn]] void missing_entry(const Item& item, const std::string& key) {
+[[noreturn]] void missing_entry(const Item& item, const std::string& key, const char* kind) {
   std::string have;
-  for (const auto& kv : item.mats) have += (have.empty() ? "" : ", ") + kv.first;
-  throw InternalError("item entry '" + key + "' is missing (the pipeline's chain check should have caught this); entries: " +
+  for (const auto& n : item.names()) have += (have.empty() ? "" : ", ") + n + (item.has_sequence(n) ? " (sequence)" : "");
+  throw InternalError(std::string("item ") + kind + " '" + key +
+                      "' is missing (the pipeline's chain check should have caught this); entries: " +
                       (have.empty() ? std::string("none") : have));
 }
 }  // namespace
 
 const cv::Mat& Item::at(const std::string& key) const {
   auto it = mats.find(key);
-  if (it == mats.end()) missing_entry(*this, key);
+  if (it == mats.end()) missing_entry(*this, key, "entry");
   return it->second;
 }
 
 cv::Mat& Item::at(const std::string& key) {
   auto it = mats.find(key);
-  if (it == mats.end()) missing_entry(*this, key);
+  if (it == mats.end()) missing_entry(*this, key, "entry");
   return it->second;
+}
+
+const std::vector<cv::Mat>& Item::seq(const std::string& key) const {
+  auto it = sequences.find(key);
+  if (it == sequences.end()) missing_entry(*this, key, "sequence");
+  return it->second;
+}
+
+std::vector<cv::Mat>& Item::seq(const std::string& key) {
+  auto it = sequences.find(key);
+  if (it == sequences.end()) missing_entry(*this, key, "sequence");
+  return it->second;
+}
+
+void Item::set(const std::string& key, cv::Mat value) {
+  sequences.erase(key);
+  mats[key] = std::move(value);
+}
+
+void Item::set_sequence(const std::string& key, std::vector<cv::Mat> value) {
+  mats.erase(key);
+  sequences[key] = std::move(value);
+}
+
+std::vector<std::string> Item::names() const {
+  std::vector<std::string> out;
+  for (const auto& kv : mats) out.push_back(kv.first);
+  for (const auto& kv : sequences) out.push_back(kv.first);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 const StageRegistry& builtin_stages() {

@@ -116,11 +116,11 @@ class ApexSpotStage final : public Stage {
       apex = sample.onset + static_cast<int>(spot_apex(frames));
     }
     try {
-      item.mats["apex"] = load_frame(sample, apex, o_.color == "color" ? ColorMode::Color : ColorMode::Gray);
+      item.set("apex", load_frame(sample, apex, o_.color == "color" ? ColorMode::Color : ColorMode::Gray));
     } catch (const DataError& e) {
       throw SampleError(e.what());
     }
-    item.mats["apex_frame"] = cv::Mat(1, 1, CV_32SC1, cv::Scalar(apex));
+    item.set("apex_frame", cv::Mat(1, 1, CV_32SC1, cv::Scalar(apex)));
   }
 
  private:

@@ -32,32 +32,84 @@ class FramesStage final : public Stage {
   explicit FramesStage(FramesOptions o) : o_(std::move(o)) {}
   std::string type() const override { return "frames"; }
   std::vector<std::string> reads() const override { return {}; }
-  std::vector<std::string> writes() const override { return o_.frames; }
+  std::vector<std::string> writes() const override {
+    auto w = o_.frames;
+    if (o_.clip) w.insert(w.end(), {"clip", "clip_frames"});
+    return w;
+  }
   std::string fingerprint() const override {
-    return stage_fingerprint(type(), "v1", {{"frames", fingerprint_value(o_.frames)}, {"color", o_.color}});
+    std::vector<std::pair<std::string, std::string>> opts = {{"frames", fingerprint_value(o_.frames)}, {"color", o_.color}};
+    if (o_.clip) {
+      opts.insert(opts.end(), {{"clip_from", o_.clip_from}, {"clip_to", o_.clip_to},
+                               {"max_clip_frames", std::to_string(o_.max_clip_frames)}});
+    }
+    return stage_fingerprint(type(), "v1", opts);
   }
   void apply(const SampleMeta& sample, Item& item) const override {
     const auto mode = o_.color == "color" ? ColorMode::Color : ColorMode::Gray;
-    for (const auto& name : o_.frames) {
-      const int n = frame_number(sample, name);
-      if (n < 0) {
-        // CASME II and SAMM mark some apexes "/"; such clips cannot give an onset-apex pair.
-        throw SampleError(detail::concat("sample ", sample.id, ": ", name, " unknown (the annotation",
-                                         sample.source.empty() ? std::string() : " at " + sample.source,
-                                         " gives no ", name, " frame", name == "apex" ? "; read only the onset here and add an apex_spot stage after detect_face" : "", ")"));
-      }
+    cv::Size size;
+    std::string size_of;
+    // Every frame of a sample must have one size: registration and flow compare them pixel by pixel.
+    auto load = [&](int n, const std::string& what) {
+      cv::Mat m;
       try {
-        item.mats[name] = load_frame(sample, n, mode);
+        m = load_frame(sample, n, mode);
       } catch (const SampleError&) {
         throw;
       } catch (const DataError& e) {
         // A missing or corrupt frame is a property of this sample, not of the run: let on_error decide.
         throw SampleError(e.what());
       }
+      if (size_of.empty()) {
+        size = m.size(), size_of = what;
+      } else if (m.size() != size) {
+        throw SampleError(detail::concat("sample ", sample.id, ": ", what, " is ", m.cols, "x", m.rows, " but the ",
+                                         size_of, " is ", size.width, "x", size.height,
+                                         " (every frame of a clip must have one size)"));
+      }
+      return m;
+    };
+    for (const auto& name : o_.frames) {
+      const int n = known_frame(sample, name);
+      item.set(name, load(n, detail::concat(name, " frame (", n, ")")));
+    }
+    if (o_.clip) {
+      const int from = known_frame(sample, o_.clip_from), to = known_frame(sample, o_.clip_to);
+      if (to < from) {
+        throw SampleError(detail::concat("sample ", sample.id, ": empty clip, ", o_.clip_from, " ", from, " is after ",
+                                         o_.clip_to, " ", to));
+      }
+      const int count = to - from + 1;
+      if (o_.max_clip_frames > 0 && count > o_.max_clip_frames) {
+        throw SampleError(detail::concat("sample ", sample.id, ": clip ", from, "..", to, " has ", count,
+                                         " frames, more than max_clip_frames = ", o_.max_clip_frames));
+      }
+      std::vector<cv::Mat> frames;
+      frames.reserve(static_cast<std::size_t>(count));
+      cv::Mat numbers(1, count, CV_32SC1);
+      for (int n = from; n <= to; ++n) {
+        frames.push_back(load(n, detail::concat("frame ", n)));
+        numbers.at<int>(0, n - from) = n;
+      }
+      item.set_sequence("clip", std::move(frames));
+      item.set("clip_frames", numbers);
     }
   }
 
  private:
+  int known_frame(const SampleMeta& sample, const std::string& name) const {
+    const int n = frame_number(sample, name);
+    if (n < 0) {
+      // CASME II and SAMM mark some apexes "/"; such clips cannot give an onset-apex pair.
+      throw SampleError(detail::concat("sample ", sample.id, ": ", name, " unknown (the annotation",
+                                       sample.source.empty() ? std::string() : " at " + sample.source, " gives no ",
+                                       name, " frame",
+                                       name == "apex" ? "; read only the onset here and add an apex_spot stage after detect_face" : "",
+                                       ")"));
+    }
+    return n;
+  }
+
   FramesOptions o_;
 };
 
@@ -88,7 +140,7 @@ class DetectFaceStage final : public Stage {
       throw SampleError(detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id,
                                        " (HOG detector, min_confidence ", o_.min_confidence, ")"));
     }
-    item.mats["face"] = (cv::Mat_<float>(1, 4) << face->box.x, face->box.y, face->box.width, face->box.height);
+    item.set("face", (cv::Mat_<float>(1, 4) << face->box.x, face->box.y, face->box.width, face->box.height));
   }
 
  private:
@@ -122,7 +174,7 @@ class LandmarksStage final : public Stage {
     const auto points = detector_->detect(item.at(o_.frame), face_box(f));
     cv::Mat m(static_cast<int>(points.size()), 1, CV_32FC2);
     for (int i = 0; i < m.rows; ++i) m.at<cv::Vec2f>(i) = cv::Vec2f(points[i].x, points[i].y);
-    item.mats["landmarks"] = m;
+    item.set("landmarks", m);
   }
 
  private:
@@ -160,16 +212,23 @@ class AlignStage final : public Stage {
     // One transform for every frame: registering each frame on its own would turn landmark jitter into
     // fake motion larger than the micro-expression itself.
     const cv::Mat m = similarity_to_canonical(points, o_.size);
-    for (const auto& name : o_.frames) {
+    // Replicated borders: a face near the image edge gets smeared edge pixels, not black wedges that
+    // the flow would read as strong edges moving.
+    auto warp = [&](const cv::Mat& in) {
       cv::Mat out;
-      // Replicated borders: a face near the image edge gets smeared edge pixels, not black wedges that
-      // the flow would read as strong edges moving.
-      cv::warpAffine(item.at(name), out, m, cv::Size(o_.size, o_.size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-      item.mats[name] = out;
+      cv::warpAffine(in, out, m, cv::Size(o_.size, o_.size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+      return out;
+    };
+    for (const auto& name : o_.frames) {
+      if (item.has_sequence(name)) {
+        for (auto& frame : item.seq(name)) frame = warp(frame);
+      } else {
+        item.set(name, warp(item.at(name)));
+      }
     }
     cv::Mat moved;
     cv::transform(lm, moved, m);
-    item.mats["landmarks"] = moved;
+    item.set("landmarks", moved);
     if (item.has("face")) {
       // Keep the face box meaningful in the new coordinates: the bounding box of its warped corners.
       const auto b = face_box(item.at("face"));
@@ -180,7 +239,7 @@ class AlignStage final : public Stage {
       for (const auto& c : corners) {
         x0 = std::min(x0, c.x), y0 = std::min(y0, c.y), x1 = std::max(x1, c.x), y1 = std::max(y1, c.y);
       }
-      item.mats["face"] = (cv::Mat_<float>(1, 4) << x0, y0, x1 - x0, y1 - y0);
+      item.set("face", (cv::Mat_<float>(1, 4) << x0, y0, x1 - x0, y1 - y0));
     }
   }
 
@@ -207,9 +266,17 @@ void check_frame_names(const ConfigNode& node, const std::string& key, const std
 FramesOptions FramesOptions::from_config(const ConfigNode& node) {
   FramesOptions o;
   o.frames = node.get("frames", o.frames);
-  check_frame_names(node, "frames", o.frames, true);
+  o.clip = node.get("clip", o.clip);
+  if (!o.clip || !o.frames.empty()) check_frame_names(node, "frames", o.frames, true);
   o.color = node.get("color", o.color);
   node.check_choice("color", o.color, {"gray", "color"});
+  o.clip_from = node.get("clip_from", o.clip_from);
+  node.check_choice("clip_from", o.clip_from, kAnnotatedFrames);
+  o.clip_to = node.get("clip_to", o.clip_to);
+  node.check_choice("clip_to", o.clip_to, kAnnotatedFrames);
+  o.max_clip_frames = node.get("max_clip_frames", o.max_clip_frames);
+  MER_CHECK(o.max_clip_frames >= 0, ConfigError, node.where("max_clip_frames"), ": '", node.key_path("max_clip_frames"),
+            "' must be >= 0 (0 = no limit), got ", o.max_clip_frames);
   return o;
 }
 

@@ -88,7 +88,7 @@ class FlowStage final : public Stage {
       auto dis = cv::DISOpticalFlow::create(preset);
       dis->calc(a, b, flow);
     }
-    item.mats["flow"] = flow;
+    item.set("flow", flow);
   }
 
  private:
@@ -159,7 +159,7 @@ class StrainStage final : public Stage {
         o[x] = std::sqrt(a[x] * a[x] + d[x] * d[x] + 0.5f * shear * shear);
       }
     }
-    item.mats["strain"] = strain;
+    item.set("strain", strain);
   }
 
  private:
@@ -182,27 +182,74 @@ class ResizeStage final : public Stage {
                               {"rescale_vectors", o_.rescale_vectors ? "true" : "false"}});
   }
   void apply(const SampleMeta& sample, Item& item) const override {
-    const int interp = o_.interpolation == "area" ? cv::INTER_AREA : cv::INTER_LINEAR;
     for (const auto& key : o_.keys) {
-      const cv::Mat& in = item.at(key);
-      if (in.empty()) {
-        throw InternalError(detail::concat("resize: item entry '", key, "' of sample ", sample.id, " is empty"));
+      if (item.has_sequence(key)) {
+        for (auto& frame : item.seq(key)) frame = resized(frame, key, sample);
+      } else {
+        item.set(key, resized(item.at(key), key, sample));
       }
-      cv::Mat out;
-      cv::resize(in, out, cv::Size(o_.size, o_.size), 0, 0, interp);
-      // Flow is a displacement in pixels of the grid it was measured on. Shrinking the grid without
-      // scaling the vectors would leave them in the old units: a 1 px motion at 128x128 is 0.22 px at
-      // 28x28, and a network fed unscaled vectors would see motions inconsistent with the image content.
-      if (o_.rescale_vectors && key == "flow" && out.channels() == 2 && out.depth() == CV_32F) {
-        const double sx = static_cast<double>(o_.size) / in.cols, sy = static_cast<double>(o_.size) / in.rows;
-        cv::multiply(out, cv::Scalar(sx, sy), out);
-      }
-      item.mats[key] = out;
     }
   }
 
  private:
+  cv::Mat resized(const cv::Mat& in, const std::string& key, const SampleMeta& sample) const {
+    if (in.empty()) {
+      throw InternalError(detail::concat("resize: item entry '", key, "' of sample ", sample.id, " is empty"));
+    }
+    cv::Mat out;
+    cv::resize(in, out, cv::Size(o_.size, o_.size), 0, 0, o_.interpolation == "area" ? cv::INTER_AREA : cv::INTER_LINEAR);
+    // Flow is a displacement in pixels of the grid it was measured on. Shrinking the grid without
+    // scaling the vectors would leave them in the old units: a 1 px motion at 128x128 is 0.22 px at
+    // 28x28, and a network fed unscaled vectors would see motions inconsistent with the image content.
+    // By the item convention every 2-channel float entry is such a displacement field.
+    if (o_.rescale_vectors && out.channels() == 2 && out.depth() == CV_32F) {
+      const double sx = static_cast<double>(o_.size) / in.cols, sy = static_cast<double>(o_.size) / in.rows;
+      cv::multiply(out, cv::Scalar(sx, sy), out);
+    }
+    return out;
+  }
+
   ResizeOptions o_;
+};
+
+// ---------------------------------------------------------------- to_float
+
+class ToFloatStage final : public Stage {
+ public:
+  explicit ToFloatStage(ToFloatOptions o) : o_(std::move(o)) {}
+  std::string type() const override { return "to_float"; }
+  std::vector<std::string> reads() const override { return o_.keys; }
+  std::vector<std::string> writes() const override { return o_.keys; }
+  std::string fingerprint() const override {
+    return stage_fingerprint(type(), "v1", {{"keys", fingerprint_value(o_.keys)}, {"scale", o_.scale}});
+  }
+  void apply(const SampleMeta& /*sample*/, Item& item) const override {
+    for (const auto& key : o_.keys) {
+      std::vector<cv::Mat> frames = item.has_sequence(key) ? item.seq(key) : std::vector<cv::Mat>{item.at(key)};
+      const double unit = frames.front().depth() == CV_8U && o_.scale == "unit" ? 1.0 / 255.0 : 1.0;
+      for (auto& f : frames) f.convertTo(f, CV_MAKETYPE(CV_32F, f.channels()), unit);
+      if (o_.scale == "standardize") {
+        // One mean and deviation over the whole entry: per-frame statistics would erase the motion.
+        double sum = 0, sq = 0, n = 0;
+        for (const auto& f : frames) {
+          sum += cv::sum(f)[0] + cv::sum(f)[1] + cv::sum(f)[2] + cv::sum(f)[3];
+          sq += f.dot(f);
+          n += static_cast<double>(f.total() * f.channels());
+        }
+        const double mean = sum / n, sd = std::sqrt(std::max(sq / n - mean * mean, 0.0));
+        const double inv = sd > 1e-12 ? 1.0 / sd : 1.0;
+        for (auto& f : frames) f.convertTo(f, f.type(), inv, -mean * inv);
+      }
+      if (item.has_sequence(key)) {
+        item.set_sequence(key, std::move(frames));
+      } else {
+        item.set(key, frames.front());
+      }
+    }
+  }
+
+ private:
+  ToFloatOptions o_;
 };
 
 void check_positive(const ConfigNode& node, const std::string& key, double value) {
@@ -292,6 +339,19 @@ std::unique_ptr<Stage> make_strain_stage(StrainOptions options) {
 }
 std::unique_ptr<Stage> make_resize_stage(ResizeOptions options) {
   return std::make_unique<ResizeStage>(std::move(options));
+}
+
+ToFloatOptions ToFloatOptions::from_config(const ConfigNode& node) {
+  ToFloatOptions o;
+  o.keys = node.get("keys", o.keys);
+  MER_CHECK(!o.keys.empty(), ConfigError, node.where("keys"), ": '", node.key_path("keys"), "' must list at least one entry");
+  o.scale = node.get("scale", o.scale);
+  node.check_choice("scale", o.scale, {"unit", "standardize", "none"});
+  return o;
+}
+
+std::unique_ptr<Stage> make_to_float_stage(ToFloatOptions options) {
+  return std::make_unique<ToFloatStage>(std::move(options));
 }
 
 }  // namespace mer

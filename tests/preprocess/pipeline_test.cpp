@@ -325,5 +325,75 @@ TEST(Pipeline, RunOneReturnsTheAlignedItem) {
   EXPECT_EQ(item.at("flow").size(), cv::Size(28, 28));
 }
 
+TEST(Pipeline, ClipsAreSequencesStackedFrameByFrameWithNamedGroups) {
+  test::TempDir dir;
+  const SampleMeta s = face_sample(dir.path(), "cage", "cage.jpg");
+  const auto p = build(R"(preprocess:
+  outputs: [flow, clip]
+  stages:
+    - {type: frames, frames: [onset, apex], clip: true}
+    - {type: detect_face}
+    - {type: landmarks, model: ")" + test::landmark_model().string() + R"("}
+    - {type: align, frames: [onset, apex, clip], size: 64}
+    - {type: flow, algorithm: dis}
+    - {type: to_float, keys: [clip]}
+    - {type: resize, keys: [flow, clip], size: 16}
+)");
+  const Item item = p.run_one(s);
+  ASSERT_TRUE(item.has_sequence("clip"));
+  ASSERT_EQ(item.seq("clip").size(), 3u);
+  EXPECT_EQ(item.at("clip_frames").at<int>(0, 0), 1);
+  EXPECT_EQ(item.at("clip_frames").at<int>(0, 2), 3);
+  EXPECT_EQ(item.seq("clip")[1].type(), CV_32FC1);
+  // The clip's middle frame is the apex, registered with the same transform as the apex entry.
+  cv::Mat apex16;
+  cv::resize(item.at("apex"), apex16, cv::Size(16, 16), 0, 0, cv::INTER_AREA);
+  apex16.convertTo(apex16, CV_32F, 1.0 / 255);
+  // (the reference is rounded to 8 bits after resizing, the clip is not: half a grey level apart at most)
+  EXPECT_LT(cv::norm(apex16, item.seq("clip")[1], cv::NORM_INF), 0.5 / 255 + 1e-5);
+
+  const auto fs = p.run({s}, context(1));
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs.channels, 5);
+  EXPECT_EQ(fs.channel_names, (std::vector<std::string>{"u", "v", "clip_0", "clip_1", "clip_2"}));
+  ASSERT_EQ(fs.groups.size(), 2u);
+  EXPECT_EQ(fs.groups[0].name, "flow");
+  EXPECT_TRUE(fs.groups[0].vector_field);
+  EXPECT_EQ(fs.group("clip")->first_channel, 2);
+  EXPECT_EQ(fs.group("clip")->channels, 3);
+  EXPECT_FALSE(fs.group("clip")->vector_field);
+  EXPECT_EQ(fs.group("strain"), nullptr);
+}
+
+TEST(Pipeline, EmptyClipAndFrameOfAnotherSizeAreSkippedWithReasons) {
+  test::TempDir dir;
+  SampleMeta good = face_sample(dir.path(), "audrey", "audrey.jpg");
+  SampleMeta empty = face_sample(dir.path(), "cage", "cage.jpg");
+  empty.id = "test/empty";
+  empty.offset = 0;  // before the onset: no frames
+  const cv::Mat face = real_face("audrey.jpg");
+  cv::Mat bigger;
+  cv::resize(face, bigger, cv::Size(), 1.25, 1.25);
+  SampleMeta odd = write_sample(dir.path(), "odd", face, bigger);
+  const auto p = build(R"(preprocess:
+  on_error: skip
+  outputs: [clip]
+  stages:
+    - {type: frames, frames: [], clip: true}
+    - {type: to_float, keys: [clip]}
+    - {type: resize, keys: [clip], size: 8}
+)");
+  const auto fs = p.run({good, empty, odd}, context(1));
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs.samples[0].id, good.id);
+  ASSERT_EQ(fs.skipped.size(), 2u);
+  EXPECT_EQ(fs.skipped[0].sample_id, "test/empty");
+  EXPECT_EQ(fs.skipped[0].stage, "frames");
+  EXPECT_NE(fs.skipped[0].reason.find("empty clip"), std::string::npos) << fs.skipped[0].reason;
+  EXPECT_EQ(fs.skipped[1].sample_id, odd.id);
+  EXPECT_NE(fs.skipped[1].reason.find("frame 2 is"), std::string::npos) << fs.skipped[1].reason;
+  EXPECT_NE(fs.skipped[1].reason.find("one size"), std::string::npos) << fs.skipped[1].reason;
+}
+
 }  // namespace
 }  // namespace mer

@@ -2,8 +2,9 @@
 /// Stage: one step of preprocessing, applied to one sample at a time.
 ///
 /// A sample travels through the pipeline as an Item: named cv::Mats ("onset", "apex", "landmarks",
-/// "flow", ...). Each stage declares the names it reads and writes; Pipeline checks the chain when it is
-/// built, before any frame is decoded. A deterministic stage has a fingerprint (its resolved options and
+/// "flow", ...) and named sequences of cv::Mats (a whole clip, "clip"). Mats and sequences share one
+/// name space: a name is one or the other. Each stage declares the names it reads and writes; Pipeline
+/// checks the chain when it is built, before any frame is decoded. A deterministic stage has a fingerprint (its resolved options and
 /// an algorithm version) that keys the on-disk cache.
 ///
 /// Conventions for item entries:
@@ -12,6 +13,8 @@
 ///   "landmarks"                     CV_32FC2 68x1: dlib 68-point order, in the current frame coordinates
 ///   "flow"                          CV_32FC2: (u, v) in pixels of the current grid
 ///   "strain", "magnitude"           CV_32FC1
+///   sequences ("clip")              frames in time order, all of one size and type
+///   "clip_frames"                   CV_32SC1 1xT: the frame number of each frame of "clip"
 #include <mer/core/config.hpp>
 #include <mer/core/registry.hpp>
 #include <mer/meta/sample.hpp>
@@ -27,11 +30,23 @@ namespace mer {
 
 struct Item {
   std::map<std::string, cv::Mat> mats;
+  std::map<std::string, std::vector<cv::Mat>> sequences;
 
-  bool has(const std::string& key) const { return mats.count(key) > 0; }
-  /// The entry `key`; InternalError if absent (the pipeline's chain check makes that a bug).
+  /// True when `key` is a mat or a sequence.
+  bool has(const std::string& key) const { return mats.count(key) > 0 || sequences.count(key) > 0; }
+  bool has_sequence(const std::string& key) const { return sequences.count(key) > 0; }
+  /// The mat `key`; InternalError if absent (the pipeline's chain check makes that a bug).
   const cv::Mat& at(const std::string& key) const;
   cv::Mat& at(const std::string& key);
+  /// The sequence `key`; InternalError if absent.
+  const std::vector<cv::Mat>& seq(const std::string& key) const;
+  std::vector<cv::Mat>& seq(const std::string& key);
+  /// Stores a mat under `key`, dropping a sequence of that name (a stage may turn a clip into one image).
+  void set(const std::string& key, cv::Mat value);
+  /// Stores a sequence under `key`, dropping a mat of that name.
+  void set_sequence(const std::string& key, std::vector<cv::Mat> value);
+  /// All names, mats and sequences, sorted.
+  std::vector<std::string> names() const;
 };
 
 /// An expected per-sample failure (no face found, unreadable frame): recorded as a skip under

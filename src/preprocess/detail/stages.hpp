@@ -25,9 +25,19 @@ std::string fingerprint_value(const std::vector<std::string>& v);
 
 struct FramesOptions {
   /// Which annotated frames to read, each one of onset, apex, offset; item entries get these names.
+  /// May be empty when `clip` is set.
   std::vector<std::string> frames = {"onset", "apex"};
   /// "gray" (8-bit, 1 channel) or "color" (8-bit BGR).
   std::string color = "gray";
+  /// Also read every frame from `clip_from` to `clip_to` (inclusive) into the sequence "clip", with their
+  /// numbers in "clip_frames".
+  bool clip = false;
+  /// First and last annotated frame of the clip: onset, apex or offset.
+  std::string clip_from = "onset";
+  std::string clip_to = "offset";
+  /// Longer clips are a per-sample error (0 = no limit): a mis-annotated offset can otherwise ask for
+  /// thousands of frames (CAS(ME)^3 long videos).
+  int max_clip_frames = 600;
   static FramesOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_frames_stage(FramesOptions options);
@@ -53,7 +63,8 @@ struct LandmarksOptions {
 std::unique_ptr<Stage> make_landmarks_stage(LandmarksOptions options);
 
 struct AlignOptions {
-  /// Frames warped into the canonical crop, all with the one transform fitted on `landmarks`.
+  /// Frames or sequences (every frame) warped into the canonical crop, all with the one transform fitted
+  /// on `landmarks`.
   std::vector<std::string> frames = {"onset", "apex"};
   /// Side of the square crop in pixels.
   int size = 128;
@@ -135,7 +146,7 @@ struct StrainOptions {
 std::unique_ptr<Stage> make_strain_stage(StrainOptions options);
 
 struct ResizeOptions {
-  /// Item entries resized.
+  /// Item entries resized (every frame of a sequence).
   std::vector<std::string> keys = {"flow", "strain"};
   /// Output side in pixels (square).
   int size = 28;
@@ -146,5 +157,15 @@ struct ResizeOptions {
   static ResizeOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_resize_stage(ResizeOptions options);
+
+struct ToFloatOptions {
+  /// Item entries (mats or sequences) converted to CV_32F, channels kept.
+  std::vector<std::string> keys = {"apex"};
+  /// "unit": 8-bit values / 255 (so 0..1); "standardize": zero mean and unit variance per sample and entry
+  /// (a sequence as a whole), which removes lighting differences between clips; "none": values as they are.
+  std::string scale = "unit";
+  static ToFloatOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_to_float_stage(ToFloatOptions options);
 
 }  // namespace mer
