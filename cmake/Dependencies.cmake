@@ -2,7 +2,7 @@
 find_package(yaml-cpp REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
-find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs videoio video optflow)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs videoio video optflow objdetect)
 find_package(dlib REQUIRED)
 find_package(Torch REQUIRED)
 find_package(Threads REQUIRED)

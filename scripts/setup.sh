@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(pkg-config ccache
   libtorch-dev libopenblas0-pthread libopencv-dev libopencv-contrib-dev libdlib-dev libdlib-data
-  libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
+  opencv-data libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
   libzip-dev libpugixml-dev)
 # Tools count as present when their command is, whoever installed them (npm often comes from elsewhere,
 # and Debian's npm package conflicts with a newer nodejs).

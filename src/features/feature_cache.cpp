@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -12,6 +13,11 @@ namespace mer {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr const char* kDescriptionFile = "pipeline.txt";
+constexpr const char* kEntryExtension = ".mfc";
+
+bool is_temporary(const fs::path& p) { return p.filename().string().rfind(".tmp-", 0) == 0; }
 
 constexpr char kMagic[4] = {'M', 'E', 'R', 'F'};
 // Bumped whenever the layout changes; an old file then reads as a miss and is rewritten.
@@ -39,25 +45,53 @@ std::string hex64(std::uint64_t v) {
 FeatureCache::FeatureCache(fs::path root, std::string pipeline_fingerprint)
     : folder_(std::move(root) / std::move(pipeline_fingerprint)) {}
 
-fs::path FeatureCache::path_of(const std::string& key) const { return folder_ / (key + ".mfc"); }
+fs::path FeatureCache::path_of(const std::string& key) const { return folder_ / (key + kEntryExtension); }
 
-std::optional<CachedFeatures> FeatureCache::load(const std::string& key) const {
-  const auto path = path_of(key);
+namespace {
+
+// Reads an entry; on any defect returns nullopt with the reason in `why` (load treats it as a miss,
+// verify_cache reports it). `decode` false checks the layout without converting the values.
+std::optional<CachedFeatures> read_entry(const fs::path& path, std::string& why, bool decode) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
+  if (!in) {
+    why = "cannot be opened";
+    return std::nullopt;
+  }
   unsigned char header[kHeaderBytes];
-  if (!in.read(reinterpret_cast<char*>(header), kHeaderBytes)) return std::nullopt;
-  if (std::memcmp(header, kMagic, 4) != 0 || get_u32(header + 4) != kVersion) return std::nullopt;
-  CachedFeatures f;
+  if (!in.read(reinterpret_cast<char*>(header), kHeaderBytes)) {
+    why = detail::concat("truncated header: ", in.gcount(), " of ", kHeaderBytes, " bytes");
+    return std::nullopt;
+  }
+  if (std::memcmp(header, kMagic, 4) != 0) {
+    why = "not a libmer cache entry (bad magic)";
+    return std::nullopt;
+  }
+  if (get_u32(header + 4) != kVersion) {
+    why = detail::concat("format version ", get_u32(header + 4), ", expected ", kVersion);
+    return std::nullopt;
+  }
   const std::uint32_t c = get_u32(header + 8), h = get_u32(header + 12), w = get_u32(header + 16);
   const std::uint64_t n = std::uint64_t(c) * h * w;
-  if (c == 0 || h == 0 || w == 0 || n > kMaxValues) return std::nullopt;
+  if (c == 0 || h == 0 || w == 0 || n > kMaxValues) {
+    why = detail::concat("implausible shape ", c, "x", h, "x", w);
+    return std::nullopt;
+  }
   std::string body(n * 4, '\0');
-  if (!in.read(body.data(), static_cast<std::streamsize>(body.size()))) return std::nullopt;  // truncated
-  if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;                       // trailing junk
+  if (!in.read(body.data(), static_cast<std::streamsize>(body.size()))) {
+    why = detail::concat("truncated: ", kHeaderBytes + static_cast<std::uint64_t>(in.gcount()), " of ",
+                         kHeaderBytes + n * 4, " bytes");
+    return std::nullopt;
+  }
+  if (in.peek() != std::char_traits<char>::eof()) {
+    why = detail::concat("trailing bytes after ", kHeaderBytes + n * 4, " bytes");
+    return std::nullopt;
+  }
+  why.clear();
+  CachedFeatures f;
   f.channels = static_cast<int>(c);
   f.height = static_cast<int>(h);
   f.width = static_cast<int>(w);
+  if (!decode) return f;
   f.data.resize(n);
   const auto* p = reinterpret_cast<const unsigned char*>(body.data());
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -65,6 +99,88 @@ std::optional<CachedFeatures> FeatureCache::load(const std::string& key) const {
     std::memcpy(&f.data[i], &bits, 4);
   }
   return f;
+}
+
+}  // namespace
+
+std::optional<CachedFeatures> FeatureCache::load(const std::string& key) const {
+  std::string why;
+  return read_entry(path_of(key), why, true);
+}
+
+std::string FeatureCache::check_entry(const fs::path& path) {
+  std::string why;
+  read_entry(path, why, false);
+  return why;
+}
+
+void FeatureCache::mark_used(const std::string& description) const {
+  const auto file = folder_ / kDescriptionFile;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    write_file_atomic(file, description + "\n");
+    return;
+  }
+  fs::last_write_time(file, fs::file_time_type::clock::now(), ec);
+  if (ec) throw IoError("cannot stamp the last use of '" + file.string() + "': " + ec.message());
+}
+
+std::vector<CacheFolderInfo> list_cache_folders(const fs::path& root) {
+  std::vector<CacheFolderInfo> out;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return out;
+  fs::directory_iterator it(root, ec);
+  if (ec) throw IoError("cannot list the cache '" + root.string() + "': " + ec.message());
+  for (const auto& folder : it) {
+    if (!folder.is_directory(ec)) continue;
+    CacheFolderInfo info;
+    info.fingerprint = folder.path().filename().string();
+    info.path = folder.path();
+    // Not file_time_type{}: libstdc++'s file clock counts from 2174, so today's times are negative.
+    auto newest = fs::file_time_type::min();
+    for (const auto& f : fs::directory_iterator(folder.path(), ec)) {
+      if (!f.is_regular_file(ec)) continue;
+      const auto size = f.file_size(ec);
+      if (!ec) info.bytes += size;
+      if (f.path().extension() == kEntryExtension && !is_temporary(f.path())) ++info.entries;
+      newest = std::max(newest, f.last_write_time(ec));
+    }
+    const auto description = folder.path() / kDescriptionFile;
+    if (fs::exists(description, ec)) {
+      info.description = read_file(description);
+      while (!info.description.empty() && info.description.back() == '\n') info.description.pop_back();
+      info.last_used = fs::last_write_time(description, ec);
+    } else {
+      info.last_used = newest == fs::file_time_type::min() ? fs::file_time_type{} : newest;
+    }
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.fingerprint < b.fingerprint; });
+  return out;
+}
+
+std::vector<CacheProblem> verify_cache(const fs::path& root, std::size_t* checked) {
+  std::vector<CacheProblem> problems;
+  std::size_t n = 0;
+  for (const auto& folder : list_cache_folders(root)) {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(folder.path, ec)) {
+      if (f.is_regular_file(ec)) files.push_back(f.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      if (is_temporary(f)) {
+        problems.push_back({f, "temporary file left by an interrupted write"});
+      } else if (f.extension() == kEntryExtension) {
+        ++n;
+        auto why = FeatureCache::check_entry(f);
+        if (!why.empty()) problems.push_back({f, std::move(why)});
+      }
+    }
+  }
+  if (checked) *checked = n;
+  return problems;
 }
 
 void FeatureCache::store(const std::string& key, const CachedFeatures& features) const {

@@ -1,10 +1,13 @@
 #include <mer/core/error.hpp>
 #include <mer/preprocess/face.hpp>
 
+#include "detail/object_pool.hpp"
+
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv/cv_image.h>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -35,48 +38,11 @@ cv::Mat to_gray8(const cv::Mat& image, const char* who) {
   return gray;
 }
 
-// dlib's scanner is stateful (it keeps its feature pyramid inside), so two threads must never use one
-// detector at once. Building one deserialises the model (~0.8 s), so rather than a thread_local (rebuilt
-// for every worker thread of every pipeline run) detectors live in a pool: a thread borrows one for the
-// duration of a call. The pool grows to the largest number of concurrent callers and no further.
-class DetectorPool {
- public:
-  class Lease {
-   public:
-    Lease(DetectorPool& pool, std::unique_ptr<dlib::frontal_face_detector> d) : pool_(pool), d_(std::move(d)) {}
-    ~Lease() { pool_.give_back(std::move(d_)); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    dlib::frontal_face_detector& operator*() { return *d_; }
-
-   private:
-    DetectorPool& pool_;
-    std::unique_ptr<dlib::frontal_face_detector> d_;
-  };
-
-  Lease borrow() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        auto d = std::move(free_.back());
-        free_.pop_back();
-        return Lease(*this, std::move(d));
-      }
-    }
-    return Lease(*this, std::make_unique<dlib::frontal_face_detector>(dlib::get_frontal_face_detector()));
-  }
-
- private:
-  void give_back(std::unique_ptr<dlib::frontal_face_detector> d) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(std::move(d));
-  }
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<dlib::frontal_face_detector>> free_;
-};
-
-DetectorPool& detector_pool() {
-  static DetectorPool pool;
+// One pool for every HogFaceDetector: they all run the same model (their options act on the input and
+// the output only), and dlib's scanner holds scratch state, so a thread borrows one for a call.
+detail::ObjectPool<dlib::frontal_face_detector>& hog_pool() {
+  static detail::ObjectPool<dlib::frontal_face_detector> pool(
+      [] { return std::make_unique<dlib::frontal_face_detector>(dlib::get_frontal_face_detector()); });
   return pool;
 }
 
@@ -104,7 +70,7 @@ std::vector<FaceDetection> HogFaceDetector::detect(const cv::Mat& image) const {
     const dlib::cv_image<unsigned char> img(input);
     // Asking dlib for detections down to min_confidence (its adjust_threshold) rather than 0 lets a
     // caller lower the bar below dlib's default, too.
-    auto detector = detector_pool().borrow();
+    auto detector = hog_pool().borrow();
     (*detector)(img, dets, std::min(0.0, min_confidence_));
   } catch (const dlib::error& e) {
     throw DataError(std::string("face detection failed (dlib): ") + e.what());
@@ -126,7 +92,7 @@ std::vector<FaceDetection> HogFaceDetector::detect(const cv::Mat& image) const {
   return out;
 }
 
-std::optional<FaceDetection> HogFaceDetector::detect_largest(const cv::Mat& image) const {
+std::optional<FaceDetection> FaceDetector::detect_largest(const cv::Mat& image) const {
   const auto faces = detect(image);
   if (faces.empty()) return std::nullopt;
   // Ties in area go to the more confident face: the list is already sorted that way.
@@ -134,6 +100,98 @@ std::optional<FaceDetection> HogFaceDetector::detect_largest(const cv::Mat& imag
     return a.box.area() < b.box.area();
   });
   return *it;
+}
+
+// ---------------------------------------------------------------- CascadeFaceDetector
+
+struct CascadeFaceDetector::Impl {
+  std::filesystem::path file;
+  CascadeDetectorParams params;
+  detail::ObjectPool<cv::CascadeClassifier> pool;
+
+  Impl(std::filesystem::path f, CascadeDetectorParams p)
+      : file(std::move(f)), params(p), pool([this] { return load(); }) {}
+
+  std::unique_ptr<cv::CascadeClassifier> load() const {
+    auto c = std::make_unique<cv::CascadeClassifier>();
+    bool ok = false;
+    try {
+      ok = c->load(file.string());
+    } catch (const cv::Exception& e) {
+      throw IoError("cannot load the face cascade '" + file.string() + "': " + e.what());
+    }
+    if (!ok || c->empty()) {
+      throw IoError("cannot load the face cascade '" + file.string() +
+                    "' (Debian's opencv-data package installs OpenCV's cascades under /usr/share/opencv4/)");
+    }
+    return c;
+  }
+};
+
+CascadeDetectorParams haar_frontal_params() {
+  CascadeDetectorParams p;
+  p.box_scale = 1.17;
+  p.box_shift = -0.10;
+  return p;
+}
+
+CascadeDetectorParams lbp_frontal_params() {
+  CascadeDetectorParams p;
+  p.box_scale = 0.79;
+  p.box_shift = -0.03;
+  return p;
+}
+
+CascadeFaceDetector::CascadeFaceDetector(const std::filesystem::path& cascade_file, CascadeDetectorParams params) {
+  MER_CHECK(params.scale_factor > 1.0 && params.scale_factor < 2.0, ValueError,
+            "CascadeFaceDetector: scale_factor must be in (1, 2), got ", params.scale_factor);
+  MER_CHECK(params.min_neighbors >= 0, ValueError, "CascadeFaceDetector: min_neighbors must be >= 0, got ",
+            params.min_neighbors);
+  MER_CHECK(params.min_size >= 0 && params.min_size < 1, ValueError,
+            "CascadeFaceDetector: min_size must be in [0, 1), got ", params.min_size);
+  MER_CHECK(params.box_scale > 0.2 && params.box_scale < 5 && std::abs(params.box_shift) < 1, ValueError,
+            "CascadeFaceDetector: box_scale must be in (0.2, 5) and box_shift in (-1, 1), got ", params.box_scale,
+            " and ", params.box_shift);
+  impl_ = std::make_unique<Impl>(cascade_file, params);
+  // Load one now so that a wrong file fails when the detector is built, before any frame is read.
+  impl_->pool.add(impl_->load());
+}
+
+CascadeFaceDetector::~CascadeFaceDetector() = default;
+
+std::vector<FaceDetection> CascadeFaceDetector::detect(const cv::Mat& image) const {
+  const cv::Mat gray = to_gray8(image, "CascadeFaceDetector::detect");
+  const auto& p = impl_->params;
+  std::vector<cv::Rect> boxes;
+  std::vector<int> neighbours;
+  try {
+    // Viola-Jones features are computed on raw intensities; equalising first is OpenCV's documented
+    // practice and makes the cascades far less sensitive to exposure.
+    cv::Mat eq;
+    cv::equalizeHist(gray, eq);
+    const int min_side = static_cast<int>(p.min_size * std::min(gray.cols, gray.rows));
+    auto cascade = impl_->pool.borrow();
+    cascade->detectMultiScale(eq, boxes, neighbours, p.scale_factor, p.min_neighbors, 0,
+                              cv::Size(min_side, min_side));
+  } catch (const cv::Exception& e) {
+    throw DataError(std::string("face detection failed (OpenCV cascade): ") + e.what());
+  }
+  std::vector<FaceDetection> out;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    FaceDetection f;
+    // Back to the HOG box convention: side / box_scale, centre moved down by box_shift of that side.
+    const double side_w = boxes[i].width / p.box_scale, side_h = boxes[i].height / p.box_scale;
+    const double cx = boxes[i].x + boxes[i].width / 2.0;
+    const double cy = boxes[i].y + boxes[i].height / 2.0 - p.box_shift * side_h;
+    f.box = cv::Rect2f(static_cast<float>(cx - side_w / 2), static_cast<float>(cy - side_h / 2),
+                       static_cast<float>(side_w), static_cast<float>(side_h));
+    // The number of raw windows merged into a detection is the score OpenCV's grouping itself uses.
+    f.confidence = i < neighbours.size() ? neighbours[i] : 0;
+    out.push_back(f);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const FaceDetection& a, const FaceDetection& b) { return a.confidence > b.confidence; });
+  return out;
 }
 
 // ---------------------------------------------------------------- LandmarkDetector
@@ -201,38 +259,101 @@ std::shared_ptr<const LandmarkDetector> shared_landmark_detector(const std::file
 
 // ---------------------------------------------------------------- alignment
 
-cv::Mat similarity_to_canonical(const std::vector<cv::Point2f>& landmarks, int size) {
-  MER_CHECK(landmarks.size() == 68, ValueError, "similarity_to_canonical: expected 68 landmarks, got ",
-            landmarks.size());
-  MER_CHECK(size > 0, ValueError, "similarity_to_canonical: size must be > 0, got ", size);
+cv::Mat fit_to_canonical(const std::vector<cv::Point2f>& landmarks, int size, FaceTransform kind, double margin) {
+  MER_CHECK(landmarks.size() == 68, ValueError, "fit_to_canonical: expected 68 landmarks, got ", landmarks.size());
+  MER_CHECK(size > 0, ValueError, "fit_to_canonical: size must be > 0, got ", size);
+  MER_CHECK(margin >= 0 && margin <= 4 && std::isfinite(margin), ValueError,
+            "fit_to_canonical: margin must be in [0, 4], got ", margin);
   const auto& canon = canonical_face_68();
   const auto& idx = stable_landmarks();
-  // Closed-form least-squares similarity (Umeyama 1991 restricted to 2-D): with centred source p and
-  // target q, the rotation-and-scale [a -b; b a] minimising sum |sR p + t - q|^2 has
-  // a = sum(p.q) / sum|p|^2 and b = sum(p x q) / sum|p|^2. Exact, no RANSAC, so the same landmarks
-  // always give the same crop.
+  // With a margin the canonical unit square becomes the middle 1 / (1 + 2 margin) of the crop.
+  const double side = size / (1.0 + 2.0 * margin), offset = margin * side;
   const double n = static_cast<double>(idx.size());
   double mpx = 0, mpy = 0, mqx = 0, mqy = 0;
   for (int i : idx) {
     mpx += landmarks[i].x;
     mpy += landmarks[i].y;
-    mqx += canon[i].x * size;
-    mqy += canon[i].y * size;
+    mqx += canon[i].x * side + offset;
+    mqy += canon[i].y * side + offset;
   }
   mpx /= n, mpy /= n, mqx /= n, mqy /= n;
-  double dot = 0, cross = 0, norm = 0;
+  // Sums over centred source p and target q.
+  double sxx = 0, sxy = 0, syy = 0, qxpx = 0, qxpy = 0, qypx = 0, qypy = 0;
   for (int i : idx) {
     const double px = landmarks[i].x - mpx, py = landmarks[i].y - mpy;
-    const double qx = canon[i].x * size - mqx, qy = canon[i].y * size - mqy;
-    dot += px * qx + py * qy;
-    cross += px * qy - py * qx;
-    norm += px * px + py * py;
+    const double qx = canon[i].x * side + offset - mqx, qy = canon[i].y * side + offset - mqy;
+    sxx += px * px, sxy += px * py, syy += py * py;
+    qxpx += qx * px, qxpy += qx * py, qypx += qy * px, qypy += qy * py;
   }
+  const double norm = sxx + syy;
   MER_CHECK(norm > 1e-9 && std::isfinite(norm), ValueError,
-            "similarity_to_canonical: the stable landmarks are degenerate (all at one point)");
-  const double a = dot / norm, b = cross / norm;
-  cv::Mat m = (cv::Mat_<double>(2, 3) << a, -b, mqx - (a * mpx - b * mpy), b, a, mqy - (b * mpx + a * mpy));
+            "fit_to_canonical: the stable landmarks are degenerate (all at one point)");
+  double a11, a12, a21, a22;
+  if (kind == FaceTransform::Similarity) {
+    // Closed-form least-squares similarity (Umeyama 1991 restricted to 2-D): the rotation-and-scale
+    // [a -b; b a] minimising sum |A p + t - q|^2 has a = sum(p.q) / sum|p|^2 and b = sum(p x q) / sum|p|^2.
+    // Exact, no RANSAC, so the same landmarks always give the same crop.
+    const double a = (qxpx + qypy) / norm, b = (qypx - qxpy) / norm;
+    a11 = a, a12 = -b, a21 = b, a22 = a;
+  } else {
+    // Least-squares affine: each output row r solves the 2x2 normal equations S r = sum(q_row p), with
+    // S = sum p p^T. Closed form, like the similarity, rather than estimateAffine2D's robust sampling:
+    // the 13 stable points are all inliers, and a random fit would make crops irreproducible.
+    const double det = sxx * syy - sxy * sxy;
+    MER_CHECK(det > 1e-9 * norm * norm, ValueError,
+              "fit_to_canonical: the stable landmarks are (nearly) collinear; no affine fit");
+    a11 = (qxpx * syy - qxpy * sxy) / det, a12 = (qxpy * sxx - qxpx * sxy) / det;
+    a21 = (qypx * syy - qypy * sxy) / det, a22 = (qypy * sxx - qypx * sxy) / det;
+  }
+  cv::Mat m = (cv::Mat_<double>(2, 3) << a11, a12, mqx - (a11 * mpx + a12 * mpy), a21, a22,
+               mqy - (a21 * mpx + a22 * mpy));
   return m;
+}
+
+cv::Mat similarity_to_canonical(const std::vector<cv::Point2f>& landmarks, int size) {
+  return fit_to_canonical(landmarks, size, FaceTransform::Similarity);
+}
+
+cv::Mat affine_to_canonical(const std::vector<cv::Point2f>& landmarks, int size) {
+  return fit_to_canonical(landmarks, size, FaceTransform::Affine);
+}
+
+// ---------------------------------------------------------------- landmark tracks
+
+std::vector<std::vector<cv::Point2f>> smooth_tracks(const std::vector<std::vector<cv::Point2f>>& tracks,
+                                                    TrackSmoothing kind, int window) {
+  MER_CHECK(window >= 1 && window % 2 == 1, ValueError, "smooth_tracks: window must be odd and >= 1, got ", window);
+  const std::size_t points = tracks.empty() ? 0 : tracks[0].size();
+  for (std::size_t t = 0; t < tracks.size(); ++t) {
+    MER_CHECK(tracks[t].size() == points, ValueError, "smooth_tracks: frame ", t, " has ", tracks[t].size(),
+              " points, frame 0 has ", points);
+  }
+  if (kind == TrackSmoothing::None || window == 1 || tracks.size() < 3) return tracks;
+  const int n = static_cast<int>(tracks.size()), half = window / 2;
+  const double sigma = window / 4.0;
+  std::vector<std::vector<cv::Point2f>> out(tracks.size(), std::vector<cv::Point2f>(points));
+  for (int t = 0; t < n; ++t) {
+    // Symmetric window, shrunk near the ends: an off-centre window would drag the ends of a drifting
+    // track towards the middle of the clip, which registration would then turn into fake motion.
+    const int h = std::min({half, t, n - 1 - t});
+    std::vector<double> w(static_cast<std::size_t>(2 * h + 1));
+    double total = 0;
+    for (int d = -h; d <= h; ++d) {
+      const double v = kind == TrackSmoothing::Gaussian ? std::exp(-0.5 * d * d / (sigma * sigma)) : 1.0;
+      w[static_cast<std::size_t>(d + h)] = v;
+      total += v;
+    }
+    for (std::size_t k = 0; k < points; ++k) {
+      double x = 0, y = 0;
+      for (int d = -h; d <= h; ++d) {
+        const double v = w[static_cast<std::size_t>(d + h)] / total;
+        x += v * tracks[static_cast<std::size_t>(t + d)][k].x;
+        y += v * tracks[static_cast<std::size_t>(t + d)][k].y;
+      }
+      out[static_cast<std::size_t>(t)][k] = cv::Point2f(static_cast<float>(x), static_cast<float>(y));
+    }
+  }
+  return out;
 }
 
 }  // namespace mer

@@ -222,11 +222,16 @@ Pipeline Pipeline::from_config(const ConfigNode& node, const StageRegistry& regi
   return Pipeline(std::move(o), std::move(stages));
 }
 
-std::string Pipeline::fingerprint() const {
+std::string Pipeline::description() const {
   std::string all;
   for (const auto& s : stages_) all += s->fingerprint() + "\n";
   all += "outputs:";
   for (const auto& o : options_.outputs) all += " " + o;
+  return all;
+}
+
+std::string Pipeline::fingerprint() const {
+  const std::string all = description();
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(stable_hash(all)));
   return buf;
@@ -239,7 +244,8 @@ namespace {
 // Runs the stages over one sample, translating library exceptions at the stage boundary and naming
 // the stage that failed (through `failed`).
 Item run_stages(const std::vector<std::unique_ptr<Stage>>& stages, const SampleMeta& sample, std::string& failed,
-                std::vector<double>* seconds) {
+                std::vector<double>* seconds,
+                const std::function<void(const Stage&, const Item&)>* after_stage = nullptr) {
   Item item;
   for (std::size_t i = 0; i < stages.size(); ++i) {
     const auto& stage = *stages[i];
@@ -258,6 +264,7 @@ Item run_stages(const std::vector<std::unique_ptr<Stage>>& stages, const SampleM
       throw InternalError(std::string("unexpected exception: ") + e.what());
     }
     if (seconds) (*seconds)[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (after_stage && *after_stage) (*after_stage)(stage, item);
   }
   failed.clear();
   return item;
@@ -279,7 +286,18 @@ Item Pipeline::run_one(const SampleMeta& sample) const {
   }
 }
 
-FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContext& ctx) const {
+Item Pipeline::run_one(const SampleMeta& sample,
+                       const std::function<void(const Stage&, const Item&)>& after_stage) const {
+  std::string failed;
+  try {
+    return run_stages(stages_, sample, failed, nullptr, &after_stage);
+  } catch (Error& e) {
+    e.add_context(context_for(sample, failed));
+    throw;
+  }
+}
+
+FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContext& ctx, PipelineStats* stats) const {
   const auto start = std::chrono::steady_clock::now();
   const std::size_t n = samples.size();
   const bool skip = options_.on_error == "skip";
@@ -291,6 +309,12 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
   if (!ctx.cache_dir.empty()) {
     if (all_deterministic) {
       cache.emplace(ctx.cache_dir, fingerprint());
+      try {
+        cache->mark_used(description());
+      } catch (const IoError& e) {
+        // A read-only (shared) cache still serves hits; only `mer cache ls` loses the last-use date.
+        logger()->warn("preprocess: {}", e.what());
+      }
     } else {
       logger()->info("preprocess: not caching, the pipeline has a non-deterministic stage");
     }
@@ -456,6 +480,15 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
       per_stage += detail::concat(s ? ", " : "", stages_[s]->type(), " ", static_cast<int>(1000.0 * stage_seconds[s] / computed), " ms");
     }
     logger()->debug("preprocess: mean time per computed sample: {}", per_stage);
+  }
+  if (stats) {
+    stats->stages.clear();
+    for (const auto& s : stages_) stats->stages.push_back(s->type());
+    stats->stage_seconds = stage_seconds;
+    stats->computed = computed;
+    stats->cached = out.cache_hits;
+    stats->skipped = out.skipped.size();
+    stats->wall_seconds = secs;
   }
   return out;
 }

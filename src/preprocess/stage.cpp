@@ -70,8 +70,6 @@ const StageRegistry& builtin_stages() {
   return registry;
 }
 
-namespace detail {
-
 std::string fingerprint_value(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -90,8 +88,5 @@ std::string stage_fingerprint(const std::string& type, const std::string& versio
   for (const auto& [k, v] : options) out += "; " + k + "=" + v;
   return out + ")";
 }
-
-
-}  // namespace detail
 
 }  // namespace mer

@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace mer {
@@ -120,32 +121,70 @@ cv::Rect2f face_box(const cv::Mat& m) {
   return {p[0], p[1], p[2], p[3]};
 }
 
+// The size of a model file stands in for its content in fingerprints: a different model gives different
+// output. 0 when unreadable (the loader reports that).
+std::string file_bytes(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(file, ec);
+  return std::to_string(ec ? 0 : n);
+}
+
+std::unique_ptr<FaceDetector> make_detector(const DetectFaceOptions& o) {
+  if (o.detector == "hog") return std::make_unique<HogFaceDetector>(o.upsample_below, o.min_confidence);
+  if (o.detector == "mmod") return make_mmod_face_detector(o.model, o.upsample_below, o.min_confidence);
+  CascadeDetectorParams p;
+  p.scale_factor = o.scale_factor;
+  p.min_neighbors = o.min_neighbors;
+  p.min_size = o.min_size;
+  p.box_scale = o.box_scale;
+  p.box_shift = o.box_shift;
+  return std::make_unique<CascadeFaceDetector>(o.cascade, p);
+}
+
 class DetectFaceStage final : public Stage {
  public:
-  explicit DetectFaceStage(DetectFaceOptions o)
-      : o_(std::move(o)), detector_(o_.upsample_below, o_.min_confidence) {}
+  // The detector (and its model) is loaded when the stage is built, so a bad file fails before any frame.
+  explicit DetectFaceStage(DetectFaceOptions o) : o_(std::move(o)), detector_(make_detector(o_)) {}
   std::string type() const override { return "detect_face"; }
   std::vector<std::string> reads() const override { return {o_.frame}; }
   std::vector<std::string> writes() const override { return {"face"}; }
   std::string fingerprint() const override {
-    return stage_fingerprint(type(), "v1",
-                             {{"frame", o_.frame},
-                              {"upsample_below", std::to_string(o_.upsample_below)},
-                              {"min_confidence", fingerprint_value(o_.min_confidence)}});
+    std::vector<std::pair<std::string, std::string>> opts = {{"frame", o_.frame}, {"detector", o_.detector}};
+    if (o_.detector == "hog" || o_.detector == "mmod") {
+      opts.insert(opts.end(), {{"upsample_below", std::to_string(o_.upsample_below)},
+                               {"min_confidence", fingerprint_value(o_.min_confidence)}});
+    }
+    if (o_.detector == "mmod") {
+      opts.insert(opts.end(), {{"model", o_.model.string()}, {"model_bytes", file_bytes(o_.model)}});
+    }
+    if (o_.detector == "haar" || o_.detector == "lbp") {
+      opts.insert(opts.end(), {{"cascade", o_.cascade.string()},
+                               {"cascade_bytes", file_bytes(o_.cascade)},
+                               {"scale_factor", fingerprint_value(o_.scale_factor)},
+                               {"min_neighbors", std::to_string(o_.min_neighbors)},
+                               {"min_size", fingerprint_value(o_.min_size)},
+                               {"box_scale", fingerprint_value(o_.box_scale)},
+                               {"box_shift", fingerprint_value(o_.box_shift)}});
+    }
+    return stage_fingerprint(type(), "v1", opts);
   }
   void apply(const SampleMeta& sample, Item& item) const override {
     // Micro-expression clips show one subject filling the frame, so the largest face is the subject's.
-    const auto face = detector_.detect_largest(item.at(o_.frame));
+    const auto face = detector_->detect_largest(item.at(o_.frame));
     if (!face) {
-      throw SampleError(detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id,
-                                       " (HOG detector, min_confidence ", o_.min_confidence, ")"));
+      const bool cascade = o_.detector == "haar" || o_.detector == "lbp";
+      throw SampleError(detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id, " (",
+                                       o_.detector, " detector, ",
+                                       cascade ? detail::concat("min_neighbors ", o_.min_neighbors)
+                                               : detail::concat("min_confidence ", o_.min_confidence),
+                                       ")"));
     }
     item.set("face", (cv::Mat_<float>(1, 4) << face->box.x, face->box.y, face->box.width, face->box.height));
   }
 
  private:
   DetectFaceOptions o_;
-  HogFaceDetector detector_;
+  std::unique_ptr<FaceDetector> detector_;
 };
 
 // ---------------------------------------------------------------- landmarks
@@ -185,13 +224,28 @@ class LandmarksStage final : public Stage {
 
 // ---------------------------------------------------------------- align
 
+FaceTransform transform_kind(const std::string& name) {
+  return name == "affine" ? FaceTransform::Affine : FaceTransform::Similarity;
+}
+
+int border_mode(const std::string& padding) {
+  if (padding == "constant") return cv::BORDER_CONSTANT;
+  // REFLECT_101 mirrors about the edge pixel without repeating it (numpy's "reflect"): no flat seam.
+  if (padding == "reflect") return cv::BORDER_REFLECT_101;
+  return cv::BORDER_REPLICATE;
+}
+
 class AlignStage final : public Stage {
  public:
-  explicit AlignStage(AlignOptions o) : o_(std::move(o)) {}
+  explicit AlignStage(AlignOptions o) : o_(std::move(o)) {
+    // Loaded when built, like the landmarks stage: a wrong model path fails before any frame is read.
+    if (per_frame()) detector_ = shared_landmark_detector(o_.model);
+  }
   std::string type() const override { return "align"; }
   std::vector<std::string> reads() const override {
     auto r = o_.frames;
     r.insert(r.begin(), "landmarks");
+    if (per_frame()) r.insert(r.begin() + 1, "face");
     return r;
   }
   std::vector<std::string> writes() const override {
@@ -200,30 +254,49 @@ class AlignStage final : public Stage {
     return w;
   }
   std::string fingerprint() const override {
-    return stage_fingerprint(type(), "v1", {{"frames", fingerprint_value(o_.frames)}, {"size", std::to_string(o_.size)}});
+    std::vector<std::pair<std::string, std::string>> opts = {{"frames", fingerprint_value(o_.frames)},
+                                                             {"size", std::to_string(o_.size)},
+                                                             {"transform", o_.transform},
+                                                             {"reference", o_.reference},
+                                                             {"padding", o_.padding},
+                                                             {"margin", fingerprint_value(o_.margin)}};
+    if (per_frame()) {
+      opts.insert(opts.end(), {{"smoothing", o_.smoothing},
+                               {"smoothing_window", std::to_string(o_.smoothing_window)},
+                               {"model", o_.model.string()},
+                               {"model_bytes", file_bytes(o_.model)}});
+    }
+    return stage_fingerprint(type(), "v1", opts);
   }
-  void apply(const SampleMeta& /*sample*/, Item& item) const override {
+  void apply(const SampleMeta& sample, Item& item) const override {
     const auto& lm = item.at("landmarks");
     if (lm.type() != CV_32FC2 || lm.total() != 68) {
       throw InternalError(detail::concat("item entry 'landmarks' must be CV_32FC2 68x1, got type ", lm.type(), " with ",
                                          lm.total(), " points"));
     }
     std::vector<cv::Point2f> points(lm.begin<cv::Point2f>(), lm.end<cv::Point2f>());
-    // One transform for every frame: registering each frame on its own would turn landmark jitter into
-    // fake motion larger than the micro-expression itself.
-    const cv::Mat m = similarity_to_canonical(points, o_.size);
-    // Replicated borders: a face near the image edge gets smeared edge pixels, not black wedges that
-    // the flow would read as strong edges moving.
-    auto warp = [&](const cv::Mat& in) {
+    // With reference: onset, one transform for every frame: registering each frame on its own landmarks
+    // would turn landmark jitter into fake motion larger than the micro-expression itself. per_frame
+    // registers sequences frame by frame, but on smoothed landmark tracks (see per_frame_transforms).
+    const cv::Mat m = fit(sample, points, "the landmarks entry");
+    auto warp = [&](const cv::Mat& in, const cv::Mat& t) {
       cv::Mat out;
-      cv::warpAffine(in, out, m, cv::Size(o_.size, o_.size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+      // Replicated borders (the default): a face near the image edge gets smeared edge pixels, not black
+      // wedges that the flow would read as strong edges moving.
+      cv::warpAffine(in, out, t, cv::Size(o_.size, o_.size), cv::INTER_LINEAR, border_mode(o_.padding));
       return out;
     };
     for (const auto& name : o_.frames) {
       if (item.has_sequence(name)) {
-        for (auto& frame : item.seq(name)) frame = warp(frame);
+        auto& frames = item.seq(name);
+        if (per_frame()) {
+          const auto ts = per_frame_transforms(sample, name, frames, face_box(checked_face(item)));
+          for (std::size_t t = 0; t < frames.size(); ++t) frames[t] = warp(frames[t], ts[t]);
+        } else {
+          for (auto& frame : frames) frame = warp(frame, m);
+        }
       } else {
-        item.set(name, warp(item.at(name)));
+        item.set(name, warp(item.at(name), m));
       }
     }
     cv::Mat moved;
@@ -244,7 +317,57 @@ class AlignStage final : public Stage {
   }
 
  private:
+  bool per_frame() const { return o_.reference == "per_frame"; }
+
+  const cv::Mat& checked_face(const Item& item) const {
+    const auto& f = item.at("face");
+    if (f.type() != CV_32FC1 || f.total() != 4) {
+      throw InternalError(detail::concat("item entry 'face' must be CV_32FC1 1x4, got type ", f.type(), " with ",
+                                         f.total(), " elements"));
+    }
+    return f;
+  }
+
+  cv::Mat fit(const SampleMeta& sample, const std::vector<cv::Point2f>& points, const std::string& what) const {
+    try {
+      return fit_to_canonical(points, o_.size, transform_kind(o_.transform), o_.margin);
+    } catch (const ValueError& e) {
+      // Degenerate landmarks come from a bad detection in this sample's frames, not from the config.
+      throw SampleError(detail::concat("sample ", sample.id, ": cannot register ", what, ": ", e.what()));
+    }
+  }
+
+  // Landmarks are found in every frame inside the one face box (a micro-expression clip's head moves a
+  // few pixels, well within the box), each landmark's track is smoothed over time, and each frame gets
+  // the transform of its smoothed landmarks. Smoothing keeps the slow head drift, which registration
+  // should remove, and drops the frame-to-frame jitter of the predictor, which registration would
+  // otherwise paint onto the whole face as motion (the reason reference: onset is the default).
+  std::vector<cv::Mat> per_frame_transforms(const SampleMeta& sample, const std::string& name,
+                                            const std::vector<cv::Mat>& frames, const cv::Rect2f& box) const {
+    std::vector<std::vector<cv::Point2f>> tracks;
+    tracks.reserve(frames.size());
+    for (std::size_t t = 0; t < frames.size(); ++t) {
+      if (frames[t].depth() != CV_8U) {
+        throw SampleError(detail::concat("sample ", sample.id, ": align with reference: per_frame needs 8-bit frames",
+                                         " in '", name, "' (landmarks are found on them), frame ", t, " has depth ",
+                                         frames[t].depth(), "; put to_float after align"));
+      }
+      tracks.push_back(detector_->detect(frames[t], box));
+    }
+    const auto kind = o_.smoothing == "gaussian"         ? TrackSmoothing::Gaussian
+                      : o_.smoothing == "moving_average" ? TrackSmoothing::MovingAverage
+                                                         : TrackSmoothing::None;
+    const auto smoothed = smooth_tracks(tracks, kind, o_.smoothing_window);
+    std::vector<cv::Mat> out;
+    out.reserve(frames.size());
+    for (std::size_t t = 0; t < frames.size(); ++t) {
+      out.push_back(fit(sample, smoothed[t], detail::concat("frame ", t, " of '", name, "'")));
+    }
+    return out;
+  }
+
   AlignOptions o_;
+  std::shared_ptr<const LandmarkDetector> detector_;
 };
 
 void check_frame_names(const ConfigNode& node, const std::string& key, const std::vector<std::string>& names,
@@ -283,10 +406,59 @@ FramesOptions FramesOptions::from_config(const ConfigNode& node) {
 DetectFaceOptions DetectFaceOptions::from_config(const ConfigNode& node) {
   DetectFaceOptions o;
   o.frame = node.get("frame", o.frame);
-  o.upsample_below = node.get("upsample_below", o.upsample_below);
-  MER_CHECK(o.upsample_below >= 0, ConfigError, node.where("upsample_below"), ": '", node.key_path("upsample_below"),
-            "' must be >= 0, got ", o.upsample_below);
-  o.min_confidence = node.get("min_confidence", o.min_confidence);
+  o.detector = node.get_choice("detector", o.detector, {"hog", "haar", "lbp", "mmod"});
+  // Only the chosen detector's keys are read, so a key of another detector is reported as unused.
+  if (o.detector == "hog" || o.detector == "mmod") {
+    o.upsample_below = node.get("upsample_below", o.upsample_below);
+    MER_CHECK(o.upsample_below >= 0, ConfigError, node.where("upsample_below"), ": '",
+              node.key_path("upsample_below"), "' must be >= 0, got ", o.upsample_below);
+    // MMOD's scores are margins around 0 (dlib's own threshold), HOG's are calibrated so 0.3 is sound.
+    o.min_confidence = node.get("min_confidence", o.detector == "mmod" ? 0.0 : o.min_confidence);
+    MER_CHECK(std::isfinite(o.min_confidence), ConfigError, node.where("min_confidence"), ": '",
+              node.key_path("min_confidence"), "' must be finite");
+  }
+  if (o.detector == "haar" || o.detector == "lbp") {
+    o.cascade = node.get_path("cascade", o.detector == "haar" ? kHaarFrontalFace : kLbpFrontalFace);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(o.cascade, ec)) {
+      throw ConfigError(detail::concat(node.where("cascade"), ": '", node.key_path("cascade"), "': the ", o.detector,
+                                       " cascade '", o.cascade.string(), "' does not exist",
+                                       " (OpenCV's cascades come with Debian's opencv-data package:",
+                                       " apt-get install opencv-data; or set `cascade:` to an OpenCV cascade XML)"));
+    }
+    o.scale_factor = node.get("scale_factor", o.scale_factor);
+    MER_CHECK(o.scale_factor > 1.0 && o.scale_factor < 2.0, ConfigError, node.where("scale_factor"), ": '",
+              node.key_path("scale_factor"), "' must be in (1, 2), got ", o.scale_factor);
+    o.min_neighbors = node.get("min_neighbors", o.min_neighbors);
+    MER_CHECK(o.min_neighbors >= 0, ConfigError, node.where("min_neighbors"), ": '", node.key_path("min_neighbors"),
+              "' must be >= 0, got ", o.min_neighbors);
+    o.min_size = node.get("min_size", o.min_size);
+    MER_CHECK(o.min_size >= 0 && o.min_size < 1, ConfigError, node.where("min_size"), ": '", node.key_path("min_size"),
+              "' must be in [0, 1) (a fraction of the frame's short side), got ", o.min_size);
+    // The measured conventions belong to OpenCV's own frontal cascades; another file starts from (1, 0).
+    const auto measured = o.detector == "haar" ? haar_frontal_params() : lbp_frontal_params();
+    const bool stock = o.cascade == (o.detector == "haar" ? kHaarFrontalFace : kLbpFrontalFace);
+    o.box_scale = node.get("box_scale", stock ? measured.box_scale : o.box_scale);
+    MER_CHECK(o.box_scale > 0.2 && o.box_scale < 5, ConfigError, node.where("box_scale"), ": '",
+              node.key_path("box_scale"), "' must be in (0.2, 5), got ", o.box_scale);
+    o.box_shift = node.get("box_shift", stock ? measured.box_shift : o.box_shift);
+    MER_CHECK(std::abs(o.box_shift) < 1, ConfigError, node.where("box_shift"), ": '", node.key_path("box_shift"),
+              "' must be in (-1, 1), got ", o.box_shift);
+  }
+  if (o.detector == "mmod") {
+    if (!node.has("model")) {
+      throw ConfigError(detail::concat(node.where("detector"), ": 'detector: mmod' needs '", node.key_path("model"),
+                                       "', the path of dlib's mmod_human_face_detector.dat (not packaged by Debian;",
+                                       " download it from dlib.net/files)"));
+    }
+    o.model = node.required_path("model");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(o.model, ec)) {
+      throw ConfigError(detail::concat(node.where("model"), ": '", node.key_path("model"), "': the MMOD model '",
+                                       o.model.string(), "' does not exist (mmod_human_face_detector.dat from",
+                                       " dlib.net/files)"));
+    }
+  }
   return o;
 }
 
@@ -304,6 +476,25 @@ AlignOptions AlignOptions::from_config(const ConfigNode& node) {
   o.size = node.get("size", o.size);
   MER_CHECK(o.size >= 8 && o.size <= 4096, ConfigError, node.where("size"), ": '", node.key_path("size"),
             "' must be in [8, 4096], got ", o.size);
+  o.transform = node.get_choice("transform", o.transform, {"similarity", "affine"});
+  o.reference = node.get_choice("reference", o.reference, {"onset", "per_frame"});
+  // The tracking keys mean nothing with one reference transform; left unread, check_all_used flags them.
+  if (o.reference == "per_frame") {
+    o.smoothing = node.get_choice("smoothing", o.smoothing, {"none", "moving_average", "gaussian"});
+    if (o.smoothing != "none") {
+      o.smoothing_window = node.get("smoothing_window", o.smoothing_window);
+      MER_CHECK(o.smoothing_window >= 1 && o.smoothing_window % 2 == 1, ConfigError, node.where("smoothing_window"),
+                ": '", node.key_path("smoothing_window"), "' must be odd and >= 1 (a window centred on the frame), got ",
+                o.smoothing_window);
+    } else {
+      o.smoothing_window = 1;
+    }
+    o.model = node.get_path("model", o.model.string());
+  }
+  o.padding = node.get_choice("padding", o.padding, {"replicate", "constant", "reflect"});
+  o.margin = node.get("margin", o.margin);
+  MER_CHECK(o.margin >= 0 && o.margin <= 2, ConfigError, node.where("margin"), ": '", node.key_path("margin"),
+            "' must be in [0, 2] (a fraction of the face's side on each side), got ", o.margin);
   return o;
 }
 

@@ -7,6 +7,7 @@
 #include <mer/io/atomic_file.hpp>
 #include <mer/meta/table.hpp>
 #include <mer/models/classifier.hpp>
+#include <mer/models/stages.hpp>
 #include <mer/preprocess/pipeline.hpp>
 #include <mer/train/experiment.hpp>
 #include <mer/train/trainer.hpp>
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <unordered_map>
 
 namespace mer {
 namespace fs = std::filesystem;
@@ -54,6 +56,166 @@ RunContext RuntimeOptions::context() const {
   return ctx;
 }
 
+// ---------------------------------------------------------------- pipeline variants
+
+namespace {
+
+// One `preprocess.variants` entry as written: its overrides already resolved to stage indices.
+struct VariantSpec {
+  std::string name, where;
+  std::vector<std::string> overrides;  // "preprocess.stages[<i>].<option>=<value>"
+};
+
+// The base pipeline again with a few stage options changed (Experiment::State keeps these).
+struct PipelineVariant {
+  std::string name, where;
+  Config config;  // the copy the pipeline was read from; kept alive with it
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+// Reads and checks the variants' syntax, so that `preprocess.variants` counts as used before the config's
+// unknown-key check, and a variant naming a stage the pipeline lacks is caught with its line.
+std::vector<VariantSpec> read_variant_specs(const ConfigNode& preprocess) {
+  std::vector<VariantSpec> specs;
+  const auto items = preprocess.items("variants");
+  if (items.empty()) return specs;
+  std::vector<std::string> types;
+  for (const auto& stage : preprocess.items("stages")) types.push_back(stage.required<std::string>("type"));
+  for (const auto& v : items) {
+    VariantSpec spec;
+    spec.name = v.required<std::string>("name");
+    spec.where = v.where();
+    // The name tags the copies' sample ids ("<id>#<name>") in messages.
+    MER_CHECK(!spec.name.empty() && spec.name.find_first_of("/# \t") == std::string::npos, ConfigError,
+              v.where("name"), ": '", v.key_path("name"), "' must be a name without '/', '#' or spaces, got '",
+              spec.name, "'");
+    for (const auto& other : specs) {
+      MER_CHECK(other.name != spec.name, ConfigError, v.where("name"), ": variant name '", spec.name,
+                "' is used twice (also at ", other.where, ")");
+    }
+    const auto set = v.get_string_map("set");
+    MER_CHECK(!set.empty(), ConfigError, spec.where, ": variant '", spec.name,
+              "' sets nothing; expected set: {<stage type>.<option>: <value>}");
+    for (const auto& [key, value] : set) {
+      const auto where = v.where("set." + key);
+      const auto dot = key.find('.');
+      MER_CHECK(dot != std::string::npos && dot > 0 && dot + 1 < key.size(), ConfigError, where, ": variant '",
+                spec.name, "' sets '", key, "', expected <stage type>.<option> such as flow.algorithm");
+      const auto type = key.substr(0, dot), option = key.substr(dot + 1);
+      MER_CHECK(option != "type", ConfigError, where, ": variant '", spec.name,
+                "' cannot change a stage's type; it changes options of the stages the pipeline has");
+      const auto it = std::find(types.begin(), types.end(), type);
+      if (it == types.end()) {
+        std::string msg = detail::concat(where, ": variant '", spec.name, "' sets '", key, "' but the pipeline has no '",
+                                         type, "' stage");
+        if (const auto hint = nearest(type, types); !hint.empty()) msg += " (did you mean '" + hint + "'?)";
+        msg += "; its stages:";
+        for (const auto& t : types) msg += " " + t;
+        throw ConfigError(msg);
+      }
+      spec.overrides.push_back(
+          detail::concat(preprocess.key_path("stages"), "[", it - types.begin(), "].", option, "=", value));
+    }
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+// Builds each variant's pipeline from a copy of the config as written (`doc`) with the overrides applied,
+// through the same Pipeline::from_config the base uses, so every stage check runs on the changed options
+// and an option no stage reads is caught by the copy's unknown-key check.
+std::vector<PipelineVariant> build_variants(const std::string& doc, const std::vector<VariantSpec>& specs,
+                                            const Pipeline& base) {
+  std::vector<PipelineVariant> out;
+  if (specs.empty()) return out;
+  for (const auto& spec : specs) {
+    PipelineVariant v{spec.name, spec.where, Config{}, nullptr};
+    try {
+      auto overrides = spec.overrides;
+      overrides.push_back("preprocess.variants=[]");  // the copy is one pipeline, not a family
+      v.config = Config::from_string(doc, "variant '" + spec.name + "'", overrides);
+      const auto root = v.config.root();
+      const auto preprocess = root.child("preprocess");
+      v.pipeline = std::make_unique<Pipeline>(Pipeline::from_config(preprocess, all_stages()));
+      preprocess.items("variants");
+      std::vector<std::string> other_sections;
+      for (const auto& k : root.keys()) {
+        if (k != "preprocess") other_sections.push_back(k);
+      }
+      v.config.check_all_used(other_sections);
+    } catch (const ConfigError& e) {
+      throw ConfigError(detail::concat(spec.where, ": preprocess variant '", spec.name, "': ", e.what()));
+    }
+    const auto fp = v.pipeline->fingerprint();
+    MER_CHECK(fp != base.fingerprint(), ConfigError, spec.where, ": preprocess variant '", spec.name,
+              "' gives the same preprocessing as the base pipeline (it sets the values already used); it would only "
+              "duplicate the training samples");
+    for (const auto& other : out) {
+      MER_CHECK(fp != other.pipeline->fingerprint(), ConfigError, spec.where, ": preprocess variant '", spec.name,
+                "' gives the same preprocessing as variant '", other.name, "' (", other.where, ")");
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// Runs every variant over the dataset and appends its copies of the base's samples to `features` (after
+// the base samples, whose indices the folds use). Returns, per base sample, the indices of its copies.
+std::vector<std::vector<std::size_t>> append_variants(FeatureSet& features, const std::vector<PipelineVariant>& variants,
+                                                      const std::vector<SampleMeta>& samples, const RunContext& ctx) {
+  std::vector<std::vector<std::size_t>> copies(features.size());
+  if (variants.empty()) return copies;
+  std::unordered_map<std::string, std::size_t> base_index;
+  for (std::size_t i = 0; i < features.size(); ++i) base_index.emplace(features.samples[i].id, i);
+  const auto shape = [](const FeatureSet& f) {
+    return detail::concat(f.channels, "x", f.height, "x", f.width, " (", fmt::format("{}", fmt::join(f.channel_names, ", ")),
+                          ")");
+  };
+  for (const auto& v : variants) {
+    auto vf = with_context("preprocessing variant '" + v.name + "'", [&] { return v.pipeline->run(samples, ctx); });
+    if (vf.size() == 0) {
+      logger()->warn("preprocess variant '{}': no sample survived ({} skipped); it adds nothing", v.name,
+                     vf.skipped.size());
+      continue;
+    }
+    MER_CHECK(vf.channels == features.channels && vf.height == features.height && vf.width == features.width &&
+                  vf.channel_names == features.channel_names,
+              ConfigError, v.where, ": preprocess variant '", v.name, "' gives features of ", shape(vf),
+              " but the base pipeline's are ", shape(features), "; a variant must keep the network input's shape");
+    std::size_t added = 0;
+    for (std::size_t j = 0; j < vf.size(); ++j) {
+      // A sample the base pipeline skipped is in no fold, so its copy has nothing to join.
+      const auto it = base_index.find(vf.samples[j].id);
+      if (it == base_index.end()) continue;
+      SampleMeta s = vf.samples[j];
+      s.id += "#" + v.name;
+      copies[it->second].push_back(features.size());
+      features.samples.push_back(std::move(s));
+      features.inputs.push_back(std::move(vf.inputs[j]));
+      ++added;
+    }
+    logger()->info("preprocess variant '{}': {} sample copies ({} from cache, {} skipped by the variant)", v.name,
+                   added, vf.cache_hits, vf.skipped.size());
+  }
+  return copies;
+}
+
+std::string describe_augmentation(const AugmentOptions& a, const std::vector<PipelineVariant>& variants) {
+  std::vector<std::string> parts;
+  if (a.hflip > 0) parts.push_back(fmt::format("hflip {}", a.hflip));
+  if (a.rotate_deg > 0) parts.push_back(fmt::format("rotate ±{} deg", a.rotate_deg));
+  if (a.crop[0] < 1) parts.push_back(fmt::format("crop area [{}, {}]", a.crop[0], a.crop[1]));
+  if (a.translate_px > 0) parts.push_back(fmt::format("translate ±{} px", a.translate_px));
+  if (a.brightness > 0) parts.push_back(fmt::format("brightness ±{}", a.brightness));
+  if (a.contrast > 0) parts.push_back(fmt::format("contrast ±{}", a.contrast));
+  if (a.brightness > 0 || a.contrast > 0) parts.push_back(fmt::format("on {}", fmt::join(a.photometric_groups, ", ")));
+  if (a.noise_std > 0) parts.push_back(fmt::format("noise std {}", a.noise_std));
+  for (const auto& v : variants) parts.push_back("variant " + v.name);
+  return fmt::format("augmentation (training samples only): {}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- experiment
 
 struct Experiment::State {
@@ -67,6 +229,7 @@ struct Experiment::State {
   ConfigNode model_node;
   std::string model_type;
   TrainerOptions train;
+  std::vector<PipelineVariant> variants;
 };
 
 Experiment::Experiment(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -77,12 +240,16 @@ const RuntimeOptions& Experiment::runtime() const { return state_->runtime; }
 std::string Experiment::resolved_config() const { return state_->config.dump(); }
 
 Experiment Experiment::from_config(const Config& config) {
+  // The document as written, before readers fill in defaults: preprocess variants are rebuilt from it, so a
+  // variant switching e.g. flow.algorithm does not inherit the other algorithm's filled-in parameters.
+  const auto written = config.dump();
   const auto root = config.root();
   const std::string stem = config.file().empty() ? "experiment" : config.file().stem().string();
   auto name = root.get<std::string>("name", stem);
   auto runtime = RuntimeOptions::from_config(root.child("runtime"));
   // Cheap, purely syntactic sections first; the dataset (which reads its table and checks files) last.
-  auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess")));
+  auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess"), all_stages()));
+  auto variant_specs = read_variant_specs(root.child("preprocess"));
   const auto protocol_node = root.child("protocol");
   auto protocol = builtin_protocols().build(protocol_node);
   auto model_node = root.child("model");
@@ -91,12 +258,15 @@ Experiment Experiment::from_config(const Config& config) {
   auto train = TrainerOptions::from_config(root.child("train"));
   // A typo anywhere else is reported before the dataset touches the disk.
   config.check_all_used({"dataset"});
+  // After that check, so a typo in the preprocess section is reported against the file, not a variant's copy.
+  auto variants = build_variants(written, variant_specs, *pipeline);
   auto dataset = builtin_datasets().build(root.child("dataset"));
   config.check_all_used();
 
   auto st = std::make_unique<State>(State{config, name, runtime, std::move(dataset), std::move(pipeline),
                                           protocol_node.required<std::string>("type"), std::move(protocol), model_node,
-                                          model_node.required<std::string>("type"), train});
+                                          model_node.required<std::string>("type"), train,
+                                          std::move(variants)});
   return Experiment(std::move(st));
 }
 
@@ -148,7 +318,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
                  st.dataset->samples().size(), st.dataset->name(), labels.num_classes(),
                  fmt::join(labels.classes(), ", "), st.dataset->excluded().size());
 
-  const FeatureSet features = with_context("preprocessing", [&] { return st.pipeline->run(st.dataset->samples(), ctx); });
+  FeatureSet features = with_context("preprocessing", [&] { return st.pipeline->run(st.dataset->samples(), ctx); });
   std::vector<SkipRecord> skipped = st.dataset->excluded();
   skipped.insert(skipped.end(), features.skipped.begin(), features.skipped.end());
   run_dir.write("skipped.csv", skipped_to_csv(skipped));
@@ -156,6 +326,9 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
             " skipped; see skipped.csv in ", run_dir.path().string(), ")");
 
   const auto folds = st.protocol->folds(features.samples, ctx.seed);
+  // Variant copies go after the base samples the folds index; copies[i] lists sample i's copies.
+  const std::size_t n_samples = features.size();
+  const auto copies = append_variants(features, st.variants, st.dataset->samples(), ctx);
   const ModelSpec spec{features.channels, features.height, features.width, labels.num_classes()};
   const Trainer trainer(st.train);
 
@@ -180,7 +353,14 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
       torch::manual_seed(seed);
       auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, spec));
       n_params = count_parameters(*model);
-      const auto history = trainer.fit(*model, features, fold.train, fold.val, seed, ctx);
+      // Copies of this fold's training samples only: never of its validation or test samples.
+      auto train = fold.train;
+      for (const std::size_t i : fold.train) train.insert(train.end(), copies[i].begin(), copies[i].end());
+      if (!st.variants.empty()) {
+        logger()->info("fold {}: {} training samples + {} variant copies", fold.name, fold.train.size(),
+                       train.size() - fold.train.size());
+      }
+      const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx);
       // Last-epoch model: the test subject plays no part in choosing it.
       const auto probs = trainer.predict(*model, features, fold.test, ctx);
       std::vector<Prediction> preds;
@@ -211,7 +391,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
   info.protocol = st.protocol_name;
   info.skipped = skipped;
   info.facts = {
-      "dataset: " + st.dataset->name() + ", " + std::to_string(features.size()) + " samples, " +
+      "dataset: " + st.dataset->name() + ", " + std::to_string(n_samples) + " samples, " +
           std::to_string(folds.size()) + " subjects, classes: " + fmt::format("{}", fmt::join(labels.classes(), ", ")),
       "input: " + fmt::format("{}", fmt::join(features.channel_names, ", ")) + " at " + std::to_string(features.height) +
           "x" + std::to_string(features.width) + " (preprocessing " + st.pipeline->fingerprint().substr(0, 12) + ", " +
@@ -222,6 +402,8 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
       "seed " + std::to_string(ctx.seed) + ", " + std::to_string(ctx.threads) + " threads, " + ctx.device +
           ", libmer " + version() + " (" + git_commit() + ")",
       fmt::format("wall time {:.1f} s ({} folds run, {} resumed)", seconds, result.folds_run, result.folds_resumed)};
+  if (st.train.augment.enabled() || !st.variants.empty())
+    info.facts.push_back(describe_augmentation(st.train.augment, st.variants));
   write_report(run_dir, scores, info);
   result.scores = std::move(scores);
   result.skipped = std::move(skipped);

@@ -252,6 +252,7 @@ TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
     bad_option(node, "weight_decay", "a finite number >= 0", str(o.weight_decay));
   }
   o.class_weighted_loss = node.get<bool>("class_weighted_loss", o.class_weighted_loss);
+  o.augment = AugmentOptions::from_config(node.child("augment"));
   return o;
 }
 
@@ -269,6 +270,8 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
                 "' is in both the training and the validation indices");
     }
   }
+  // Built before training so a bad option or group is reported before the first epoch.
+  const Augmenter augmenter(options_.augment, features);
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
 
@@ -319,6 +322,9 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
 
     for (int epoch = 1; epoch <= options_.epochs; ++epoch) {  // counted from 1, as logs and reports show it
       fisher_yates(order, shuffle_rng);
+      // Its own stream per epoch, derived from the fit seed: augmentation never shifts the shuffles or the
+      // dropout masks, and the draws of epoch e are the same whatever ran before.
+      std::mt19937_64 augment_rng(derive_seed(seed, "trainer/augment/epoch" + std::to_string(epoch)));
       model.train();
       // Accumulated on the device and read once per epoch: a .item() per batch would synchronise a GPU.
       auto weighted = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
@@ -326,7 +332,8 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(device));
       for (std::size_t b = 0; b < order.size(); b += batch_size) {
         const std::size_t n = std::min(order.size() - b, batch_size);
-        const auto x = input_batch(features, order.data() + b, n, device);
+        // Training batches only: evaluate() and predict() read the features as they are.
+        const auto x = augmenter(input_batch(features, order.data() + b, n, device), augment_rng);
         const auto y = label_batch(features, order.data() + b, n, device);
         optimizer->zero_grad();
         const auto logits = model.forward(x);

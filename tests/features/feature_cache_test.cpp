@@ -134,5 +134,73 @@ TEST(FeatureCache, KeyFollowsTheSampleAndItsSourceFiles) {
   EXPECT_EQ(gone, FeatureCache::make_key("casme2/sub01/EP02_01f", {a, dir / "nope.jpg"}));
 }
 
+TEST(FeatureCache, MarkUsedWritesTheDescriptionOnceAndStampsTheLastUse) {
+  test::TempDir dir;
+  const FeatureCache cache(dir.path(), "fp1");
+  cache.mark_used("frames(v1; ...)\noutputs: flow");
+  const auto file = cache.folder() / "pipeline.txt";
+  EXPECT_EQ(read_file(file), "frames(v1; ...)\noutputs: flow\n");
+  // An old stamp is moved to now; the text is kept (the fingerprint names the same pipeline).
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(24 * 40);
+  fs::last_write_time(file, old);
+  cache.mark_used("ignored");
+  EXPECT_EQ(read_file(file), "frames(v1; ...)\noutputs: flow\n");
+  EXPECT_GT(fs::last_write_time(file), old + std::chrono::hours(24 * 39));
+}
+
+TEST(FeatureCache, ListsFoldersWithEntriesSizeLastUseAndDescription) {
+  test::TempDir dir;
+  EXPECT_TRUE(list_cache_folders(dir / "absent").empty());
+  const FeatureCache a(dir.path(), "aaaa"), b(dir.path(), "bbbb");
+  a.mark_used("pipeline A");
+  a.store("k1", sample_features());
+  a.store("k2", sample_features());
+  b.store("k1", sample_features());  // a folder from before pipeline.txt existed
+  write(dir / "stray.txt", "not a folder");
+  const auto stamp = fs::file_time_type::clock::now() - std::chrono::hours(24 * 10);
+  fs::last_write_time(a.folder() / "pipeline.txt", stamp);
+
+  const auto folders = list_cache_folders(dir.path());
+  ASSERT_EQ(folders.size(), 2u);
+  EXPECT_EQ(folders[0].fingerprint, "aaaa");
+  EXPECT_EQ(folders[0].entries, 2u);
+  EXPECT_EQ(folders[0].bytes, 2u * 260u + std::string("pipeline A\n").size());
+  EXPECT_EQ(folders[0].description, "pipeline A");
+  EXPECT_EQ(folders[0].last_used, stamp);
+  EXPECT_EQ(folders[1].fingerprint, "bbbb");
+  EXPECT_EQ(folders[1].entries, 1u);
+  EXPECT_EQ(folders[1].description, "");
+  EXPECT_EQ(folders[1].last_used, fs::last_write_time(b.path_of("k1")));
+}
+
+TEST(FeatureCache, VerifyNamesEveryDamagedFileAndWhy) {
+  test::TempDir dir;
+  const FeatureCache cache(dir.path(), "fp");
+  for (const auto* k : {"good", "short", "junk", "tail"}) cache.store(k, sample_features());
+  const std::string good = read_file(cache.path_of("good"));
+  write(cache.path_of("short"), good.substr(0, 100));
+  write(cache.path_of("junk"), "JUNK" + good.substr(4));
+  write(cache.path_of("tail"), good + "x");
+  write(cache.folder() / ".tmp-123-0-k.mfc", "half");
+  EXPECT_EQ(FeatureCache::check_entry(cache.path_of("good")), "");
+  EXPECT_EQ(FeatureCache::check_entry(cache.path_of("short")), "truncated: 100 of 260 bytes");
+
+  std::size_t checked = 0;
+  const auto problems = verify_cache(dir.path(), &checked);
+  EXPECT_EQ(checked, 4u);
+  ASSERT_EQ(problems.size(), 4u);
+  // Sorted by path within the folder: .tmp-..., junk, short, tail.
+  EXPECT_EQ(problems[0].path.filename(), ".tmp-123-0-k.mfc");
+  EXPECT_NE(problems[0].problem.find("interrupted"), std::string::npos);
+  EXPECT_EQ(problems[1].path, cache.path_of("junk"));
+  EXPECT_EQ(problems[1].problem, "not a libmer cache entry (bad magic)");
+  EXPECT_EQ(problems[2].path, cache.path_of("short"));
+  EXPECT_EQ(problems[3].problem, "trailing bytes after 260 bytes");
+  // A folder with only good entries verifies clean; the damaged ones are what load() misses.
+  for (const auto& p : problems) fs::remove(p.path);
+  EXPECT_TRUE(verify_cache(dir.path()).empty());
+  EXPECT_TRUE(cache.load("good").has_value());
+}
+
 }  // namespace
 }  // namespace mer

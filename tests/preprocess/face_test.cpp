@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <thread>
@@ -132,6 +133,107 @@ TEST(FaceDetect, IsSafeToUseFromSeveralThreads) {
       EXPECT_EQ(parallel[i][k].box, serial[i][k].box);
       EXPECT_DOUBLE_EQ(parallel[i][k].confidence, serial[i][k].confidence);
     }
+  }
+}
+
+double iou(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const double inter = (a & b).area();
+  return inter / (a.area() + b.area() - inter);
+}
+
+// HOG is the reference detector; the cascades must find the same face in real portraits. HOG without
+// upsampling: these faces (156-322 px) are well above its 80 px window, and the test stays fast.
+class FaceDetectorsOnPortraits : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FaceDetectorsOnPortraits, CascadesFindTheFaceHogFinds) {
+  const cv::Mat image = read_media(kMedia + GetParam());
+  const auto hog = HogFaceDetector(0).detect_largest(image);
+  ASSERT_TRUE(hog.has_value());
+  const CascadeFaceDetector haar(kHaarFrontalFace, haar_frontal_params()), lbp(kLbpFrontalFace, lbp_frontal_params());
+  for (const FaceDetector* d : {static_cast<const FaceDetector*>(&haar), static_cast<const FaceDetector*>(&lbp)}) {
+    const char* name = d == &haar ? "haar" : "lbp";
+    SCOPED_TRACE(name);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto face = d->detect_largest(image);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(face.has_value());
+    const double overlap = iou(face->box, hog->box);
+    std::printf("[ measured ] %s %s: IoU with HOG %.3f (box %.0fx%.0f vs HOG %.0fx%.0f, %d neighbours, %.0f ms)\n",
+                GetParam(), name, overlap, face->box.width, face->box.height, hog->box.width, hog->box.height,
+                static_cast<int>(face->confidence), ms);
+    EXPECT_GT(overlap, 0.5);
+    EXPECT_GE(face->confidence, 4);  // the default min_neighbors
+    // The boxes are converted to HOG's convention so the landmark predictor, trained on HOG boxes, gives
+    // the same points from either: mean distance as a fraction of the outer eye-corner distance.
+    const auto from_hog = landmarks().detect(image, hog->box), from_cascade = landmarks().detect(image, face->box);
+    double sum = 0;
+    for (std::size_t i = 0; i < from_hog.size(); ++i) sum += cv::norm(from_hog[i] - from_cascade[i]);
+    const double rel = sum / from_hog.size() / cv::norm(from_hog[36] - from_hog[45]);
+    std::printf("[ measured ] %s %s: landmarks from its box differ from HOG-box landmarks by %.3f of the eye distance\n",
+                GetParam(), name, rel);
+    EXPECT_LT(rel, 0.05);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RealPhotos, FaceDetectorsOnPortraits,
+                         ::testing::Values("audrey.jpg", "cage.jpg", "franck_02159.jpg"));
+
+TEST(FaceDetect, CascadesFindNoFaceInNoise) {
+  cv::Mat noise(240, 320, CV_8UC3);
+  cv::RNG rng(7);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
+  EXPECT_FALSE(CascadeFaceDetector(kHaarFrontalFace).detect_largest(noise).has_value());
+  EXPECT_FALSE(CascadeFaceDetector(kLbpFrontalFace).detect_largest(noise).has_value());
+  EXPECT_TRUE(CascadeFaceDetector(kLbpFrontalFace).detect(cv::Mat(240, 320, CV_8UC1, cv::Scalar(128))).empty());
+  EXPECT_THROW(CascadeFaceDetector(kHaarFrontalFace).detect(cv::Mat(50, 50, CV_32FC1, cv::Scalar(0))), ValueError);
+}
+
+TEST(FaceDetect, CascadeFileErrorsNameTheFile) {
+  try {
+    CascadeFaceDetector("/nonexistent/cascade.xml");
+    FAIL() << "expected IoError";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/cascade.xml"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("opencv-data"), std::string::npos) << e.what();
+  }
+  CascadeDetectorParams bad;
+  bad.scale_factor = 1.0;
+  EXPECT_THROW(CascadeFaceDetector(kHaarFrontalFace, bad), ValueError);
+}
+
+TEST(FaceDetect, MmodModelErrorsNameTheFile) {
+  try {
+    make_mmod_face_detector("/nonexistent/mmod_human_face_detector.dat");
+    FAIL() << "expected IoError";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/mmod_human_face_detector.dat"), std::string::npos) << e.what();
+  }
+  test::TempDir dir;
+  const auto junk = dir / "mmod.dat";
+  {
+    std::ofstream(junk) << "not a dlib network";
+  }
+  EXPECT_THROW(make_mmod_face_detector(junk), IoError);
+}
+
+// cv::CascadeClassifier keeps scratch buffers; concurrent callers must each get their own.
+TEST(FaceDetect, CascadeIsSafeToUseFromSeveralThreads) {
+  const CascadeFaceDetector detector(kLbpFrontalFace);
+  cv::Mat image;
+  cv::resize(read_media(kMedia + "audrey.jpg"), image, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
+  const auto serial = detector.detect(image);
+  ASSERT_FALSE(serial.empty());
+  std::vector<std::vector<FaceDetection>> parallel(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < parallel.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 3; ++k) parallel[i] = detector.detect(image);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& p : parallel) {
+    ASSERT_EQ(p.size(), serial.size());
+    for (std::size_t k = 0; k < p.size(); ++k) EXPECT_EQ(p[k].box, serial[k].box);
   }
 }
 
@@ -268,6 +370,105 @@ TEST(FaceAlign, RecoversAKnownRotationAndScaleOfARealFace) {
     EXPECT_NEAR(pa[36].x, 0.3 * size, 0.06 * size);
     EXPECT_NEAR(pa[45].x, 0.7 * size, 0.06 * size);
   }
+}
+
+
+TEST(FaceAlign, AffineInvertsAKnownAffineExactlyAndMarginShrinksTheFace) {
+  const int size = 128;
+  // A general affine (rotation, anisotropic scale, shear) of the canonical face.
+  const cv::Mat truth = (cv::Mat_<double>(2, 3) << 1.9, 0.45, 30, -0.3, 2.4, 12);
+  std::vector<cv::Point2f> source;
+  for (const auto& c : canonical_face_68()) source.emplace_back(c.x * size, c.y * size);
+  const auto src = transformed(source, truth);
+  const auto back = transformed(src, affine_to_canonical(src, size));
+  for (int i = 0; i < 68; ++i) {
+    EXPECT_NEAR(back[i].x, source[i].x, 1e-3);
+    EXPECT_NEAR(back[i].y, source[i].y, 1e-3);
+  }
+  // margin m: the canonical square is the middle 1/(1+2m) of the crop.
+  const double margin = 0.25;
+  const auto framed = transformed(src, fit_to_canonical(src, size, FaceTransform::Affine, margin));
+  for (int i = 0; i < 68; ++i) {
+    EXPECT_NEAR(framed[i].x, (canonical_face_68()[i].x + margin) / (1 + 2 * margin) * size, 1e-3);
+    EXPECT_NEAR(framed[i].y, (canonical_face_68()[i].y + margin) / (1 + 2 * margin) * size, 1e-3);
+  }
+  EXPECT_THROW(fit_to_canonical(src, size, FaceTransform::Affine, -0.1), ValueError);
+  // Collinear stable points admit a similarity but no affine.
+  std::vector<cv::Point2f> line;
+  for (int i = 0; i < 68; ++i) line.emplace_back(static_cast<float>(i), static_cast<float>(2 * i));
+  EXPECT_NO_THROW(similarity_to_canonical(line, size));
+  EXPECT_THROW(affine_to_canonical(line, size), ValueError);
+}
+
+// A real face under a known rotation (10 deg), scale (1.1) and shear (0.1): the affine fit recovers the
+// whole linear map from landmarks alone; the similarity cannot represent the shear.
+TEST(FaceAlign, AffineRecoversAKnownShearOfARealFace) {
+  const int size = 128;
+  const double angle = 10.0 * CV_PI / 180.0, scale = 1.1, shear = 0.1;
+  const cv::Mat original = read_media(kMedia + "audrey.jpg");
+  const cv::Matx22d rs(scale * std::cos(angle), -scale * std::sin(angle), scale * std::sin(angle),
+                       scale * std::cos(angle));
+  const cv::Matx22d lin = rs * cv::Matx22d(1, shear, 0, 1);
+  // About the image centre, so the face stays in the frame.
+  const cv::Vec2d c(original.cols / 2.0, original.rows / 2.0);
+  const cv::Vec2d t = c - lin * c;
+  const cv::Mat truth = (cv::Mat_<double>(2, 3) << lin(0, 0), lin(0, 1), t[0], lin(1, 0), lin(1, 1), t[1]);
+  cv::Mat warped;
+  cv::warpAffine(original, warped, truth, original.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+
+  // No upsampling: the face (~260 px) is far above HOG's 80 px window, and the test stays fast.
+  const auto face_a = HogFaceDetector(0).detect_largest(original);
+  const auto face_b = HogFaceDetector(0).detect_largest(warped);
+  ASSERT_TRUE(face_a && face_b);
+  const auto pa = landmarks().detect(original, face_a->box), pb = landmarks().detect(warped, face_b->box);
+  for (const auto kind : {FaceTransform::Affine, FaceTransform::Similarity}) {
+    const char* name = kind == FaceTransform::Affine ? "affine" : "similarity";
+    const cv::Matx33d est =
+        homogeneous(fit_to_canonical(pb, size, kind)).inv() * homogeneous(fit_to_canonical(pa, size, kind));
+    double worst = 0;
+    for (int r = 0; r < 2; ++r) {
+      for (int k = 0; k < 2; ++k) worst = std::max(worst, std::abs(est(r, k) - lin(r, k)));
+    }
+    std::printf("[ measured ] %s: linear part [%.4f %.4f; %.4f %.4f] vs truth [%.4f %.4f; %.4f %.4f], max error %.4f\n",
+                name, est(0, 0), est(0, 1), est(1, 0), est(1, 1), lin(0, 0), lin(0, 1), lin(1, 0), lin(1, 1), worst);
+    if (kind == FaceTransform::Affine) {
+      EXPECT_LT(worst, 0.03);
+      const double est_shear = (est(0, 0) * est(0, 1) + est(1, 0) * est(1, 1)) / (est(0, 0) * est(0, 0) + est(1, 0) * est(1, 0));
+      std::printf("[ measured ] affine: shear %.4f (truth %.4f)\n", est_shear, shear);
+      EXPECT_NEAR(est_shear, shear, 0.03);
+    } else {
+      EXPECT_GT(worst, 0.04);  // a similarity has no shear to give
+    }
+  }
+}
+
+TEST(FaceAlign, SmoothingKeepsSteadyDriftAndRemovesJitter) {
+  // One landmark moving 0.5 px per frame plus alternating +-0.4 px jitter, over 9 frames.
+  std::vector<std::vector<cv::Point2f>> tracks;
+  for (int t = 0; t < 9; ++t) {
+    const float jitter = (t % 2 ? 0.4f : -0.4f);
+    tracks.push_back({cv::Point2f(10 + 0.5f * t + jitter, 20 - 0.25f * t)});
+  }
+  for (const auto kind : {TrackSmoothing::MovingAverage, TrackSmoothing::Gaussian}) {
+    const auto s = smooth_tracks(tracks, kind, 5);
+    ASSERT_EQ(s.size(), tracks.size());
+    double before = 0, after = 0;
+    for (int t = 2; t < 7; ++t) {
+      // The y track moves at constant speed: kept exactly, at every frame including the ends.
+      EXPECT_NEAR(s[t][0].y, tracks[t][0].y, 1e-5);
+      before += std::abs(tracks[t][0].x - (10 + 0.5 * t));
+      after += std::abs(s[t][0].x - (10 + 0.5 * t));
+    }
+    EXPECT_NEAR(s[0][0].y, tracks[0][0].y, 1e-5);
+    EXPECT_NEAR(s[8][0].y, tracks[8][0].y, 1e-5);
+    std::printf("[ measured ] %s window 5: mean jitter %.3f px -> %.3f px (frames 2-6)\n",
+                kind == TrackSmoothing::Gaussian ? "gaussian" : "moving_average", before / 5, after / 5);
+    EXPECT_LT(after, 0.5 * before);
+  }
+  EXPECT_EQ(smooth_tracks(tracks, TrackSmoothing::None, 5)[3][0], tracks[3][0]);
+  EXPECT_THROW(smooth_tracks(tracks, TrackSmoothing::Gaussian, 4), ValueError);
+  tracks[2].push_back({0, 0});
+  EXPECT_THROW(smooth_tracks(tracks, TrackSmoothing::Gaussian, 3), ValueError);
 }
 
 }  // namespace

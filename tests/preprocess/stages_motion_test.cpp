@@ -88,7 +88,8 @@ TEST_P(FlowAccuracy, RecoversAKnownSubPixelTranslationOfARealFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, FlowAccuracy,
-                         ::testing::Values(FlowCase{"tvl1", 0.05}, FlowCase{"farneback", 0.15}, FlowCase{"dis", 0.15}),
+                         ::testing::Values(FlowCase{"tvl1", 0.05}, FlowCase{"farneback", 0.15}, FlowCase{"dis", 0.15},
+                                           FlowCase{"dense_lk", 0.10}, FlowCase{"rlof", 0.15}),
                          [](const auto& info) { return std::string(info.param.algorithm); });
 
 TEST(FlowStage, ConvertsColourFramesAndRejectsMismatchedSizes) {
@@ -126,6 +127,99 @@ TEST(FlowStage, OptionsAreCheckedAndFingerprinted) {
   EXPECT_NE(a, build("type: flow\nlambda: 0.1\n")->fingerprint());
   EXPECT_NE(a, build("type: flow\nalgorithm: farneback\n")->fingerprint());
   EXPECT_NE(a.find("v1"), std::string::npos);
+}
+
+TEST(FlowStage, OutputNamesLetOnePipelineComputeSeveralFlows) {
+  const auto fwd = build("type: flow\nalgorithm: dis\n");
+  const auto back = build("type: flow\nalgorithm: dis\nfrom: apex\nto: offset\noutput: flow_back\n");
+  EXPECT_EQ(back->reads(), (std::vector<std::string>{"apex", "offset"}));
+  EXPECT_EQ(back->writes(), std::vector<std::string>{"flow_back"});
+  Item item;
+  item.mats["onset"] = face_crop();
+  item.mats["apex"] = translated(face_crop(), 1.0, 0.0);
+  item.mats["offset"] = face_crop();
+  fwd->apply(SampleMeta{}, item);
+  back->apply(SampleMeta{}, item);
+  // There and back again: +1 px then -1 px.
+  EXPECT_LT(mean_epe(item.at("flow"), 1.0, 0.0, 16), 0.15);
+  EXPECT_LT(mean_epe(item.at("flow_back"), -1.0, 0.0, 16), 0.15);
+  EXPECT_NE(build("type: flow\n")->fingerprint(), build("type: flow\noutput: flow2\n")->fingerprint());
+  EXPECT_THROW(build("type: flow\noutput: apex\n"), ConfigError);
+  // The new algorithms' options are checked and fingerprinted too.
+  EXPECT_THROW(build("type: flow\nalgorithm: rlof\ninterpolation: ric\n"), ConfigError);
+  EXPECT_THROW(build("type: flow\nalgorithm: dense_lk\ngrid_step: 0\n"), ConfigError);
+  EXPECT_NE(build("type: flow\nalgorithm: dense_lk\n")->fingerprint(),
+            build("type: flow\nalgorithm: dense_lk\ngrid_step: 4\n")->fingerprint());
+  EXPECT_NE(build("type: flow\nalgorithm: rlof\n")->fingerprint(),
+            build("type: flow\nalgorithm: rlof\nsupport_region: fixed\n")->fingerprint());
+}
+
+// A rigid rotation by a small angle about (cx, cy): w = theta * (-(y - cy), x - cx), so |w| = theta r and
+// the direction is the radius turned by +90 degrees.
+TEST(FlowPolarStage, MatchesTheAnalyticPolarFormOfARotationField) {
+  const double theta = 0.02, cx = 31.5, cy = 20.25;
+  cv::Mat flow(48, 64, CV_32FC2);
+  for (int y = 0; y < flow.rows; ++y) {
+    for (int x = 0; x < flow.cols; ++x) {
+      flow.at<cv::Vec2f>(y, x) = cv::Vec2f(static_cast<float>(-theta * (y - cy)), static_cast<float>(theta * (x - cx)));
+    }
+  }
+  const auto stage = build("type: flow_polar\n");
+  EXPECT_EQ(stage->reads(), std::vector<std::string>{"flow"});
+  EXPECT_EQ(stage->writes(), (std::vector<std::string>{"magnitude", "orientation"}));
+  Item item;
+  item.mats["flow"] = flow;
+  stage->apply(SampleMeta{}, item);
+  const cv::Mat &mag = item.at("magnitude"), &ang = item.at("orientation");
+  ASSERT_EQ(mag.type(), CV_32FC1);
+  ASSERT_EQ(ang.type(), CV_32FC1);
+  double max_mag_err = 0, max_ang_err = 0;
+  for (int y = 0; y < flow.rows; ++y) {
+    for (int x = 0; x < flow.cols; ++x) {
+      const double r = std::hypot(x - cx, y - cy);
+      max_mag_err = std::max(max_mag_err, std::abs(mag.at<float>(y, x) - theta * r));
+      // Radius direction plus pi/2, wrapped to (-pi, pi].
+      double expected = std::atan2(y - cy, x - cx) + M_PI / 2;
+      if (expected > M_PI) expected -= 2 * M_PI;
+      double d = std::abs(ang.at<float>(y, x) - expected);
+      d = std::min(d, 2 * M_PI - d);
+      max_ang_err = std::max(max_ang_err, d);
+    }
+  }
+  std::printf("[ measured ] flow_polar on a rotation field: max |magnitude| error %.2e px, max angle error %.2e rad\n",
+              max_mag_err, max_ang_err);
+  EXPECT_LT(max_mag_err, 1e-6);
+  EXPECT_LT(max_ang_err, 1e-5);
+  double lo, hi;
+  cv::minMaxLoc(ang, &lo, &hi);
+  EXPECT_GT(lo, -M_PI - 1e-6);
+  EXPECT_LE(hi, M_PI + 1e-6);
+
+  const auto sc = build("type: flow_polar\norientation_encoding: sincos\nmagnitude: mag\norientation: dir\n");
+  EXPECT_EQ(sc->writes(), (std::vector<std::string>{"mag", "dir_sin", "dir_cos"}));
+  Item item2;
+  item2.mats["flow"] = flow;
+  sc->apply(SampleMeta{}, item2);
+  const cv::Mat &s = item2.at("dir_sin"), &c = item2.at("dir_cos");
+  ASSERT_EQ(s.type(), CV_32FC1);
+  // A pixel right of the centre: the rotation moves it (mostly) down, +y.
+  const int x = 51, y = 20;
+  const double a = std::atan2(y - cy, x - cx) + M_PI / 2;
+  EXPECT_NEAR(s.at<float>(y, x), std::sin(a), 1e-6);
+  EXPECT_NEAR(c.at<float>(y, x), std::cos(a), 1e-6);
+  cv::Mat unit = s.mul(s) + c.mul(c);
+  cv::minMaxLoc(unit, &lo, &hi);
+  EXPECT_NEAR(lo, 1.0, 1e-5);  // every pixel moves (the centre is not on the grid)
+  EXPECT_NEAR(hi, 1.0, 1e-5);
+  // No motion, no direction.
+  item2.mats["flow"] = cv::Mat(8, 8, CV_32FC2, cv::Scalar(0, 0));
+  sc->apply(SampleMeta{}, item2);
+  EXPECT_EQ(cv::countNonZero(item2.at("dir_sin")) + cv::countNonZero(item2.at("dir_cos")), 0);
+
+  EXPECT_THROW(build("type: flow_polar\norientation_encoding: degrees\n"), ConfigError);
+  EXPECT_THROW(build("type: flow_polar\nmagnitude: flow\n"), ConfigError);
+  EXPECT_NE(build("type: flow_polar\n")->fingerprint(),
+            build("type: flow_polar\norientation_encoding: sincos\n")->fingerprint());
 }
 
 // u = a x + b y, v = c x + d y: constant derivatives, so the strain magnitude is known everywhere.

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/test_paths.hpp"
+
 // gmock is not linked; a substring check reads as well.
 #define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
@@ -290,10 +292,60 @@ TEST_F(TrainerTest, ClassWeightsAreInverseFrequencyAndIgnoreUnseenClasses) {
   EXPECT_DOUBLE_EQ(*unseen.val_accuracy, 1.0);
 }
 
+// Class 0's logit is the sample's mean input, the others 0; the one parameter gets no gradient, so SGD
+// leaves the model exactly as it is and every figure the Trainer reports is a function of the inputs it fed.
+class MeanLogit : public Classifier {
+ public:
+  MeanLogit() { unused = register_parameter("unused", torch::zeros({1})); }
+  torch::Tensor forward(torch::Tensor x) override {
+    const auto m = x.mean({1, 2, 3});
+    return torch::stack({m, torch::zeros_like(m), torch::zeros_like(m)}, 1) + unused * 0;
+  }
+  torch::Tensor unused;
+};
+
+TEST_F(TrainerTest, AugmentationChangesTrainingBatchesOnly) {
+  features.groups = {{"flow", 0, 2, true}, {"strain", 2, 1, false}};
+  const auto inputs_before = features.inputs;
+  TrainerOptions plain = quick(2);
+  plain.optimizer = "sgd";
+  plain.momentum = 0;
+  TrainerOptions augmented = plain;
+  augmented.augment.hflip = 0.5;
+  augmented.augment.rotate_deg = 15;
+  augmented.augment.noise_std = 1.0;
+
+  MeanLogit plain_model, augmented_model;
+  const auto p = Trainer(plain).fit(plain_model, features, train, val, 3, context());
+  const auto a = Trainer(augmented).fit(augmented_model, features, train, val, 3, context());
+  ASSERT_EQ(p.size(), 2u);
+  ASSERT_EQ(a.size(), 2u);
+  for (std::size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(*p[e].val_loss, *a[e].val_loss);  // validation batches are the features as they are
+    EXPECT_EQ(*p[e].val_accuracy, *a[e].val_accuracy);
+    EXPECT_NE(p[e].train_loss, a[e].train_loss);  // training batches are not
+  }
+  EXPECT_NE(a[0].train_loss, a[1].train_loss);  // a fresh draw every epoch
+  EXPECT_EQ(Trainer(plain).predict(plain_model, features, test, context()),
+            Trainer(augmented).predict(augmented_model, features, test, context()));
+  EXPECT_EQ(features.inputs, inputs_before);  // copies only: what the cache holds is never changed
+
+  // Reproducible from the fit seed alone.
+  MeanLogit again, other;
+  EXPECT_EQ(Trainer(augmented).fit(again, features, train, val, 3, context())[1].train_loss, a[1].train_loss);
+  EXPECT_NE(Trainer(augmented).fit(other, features, train, val, 4, context())[1].train_loss, a[1].train_loss);
+
+  // Without groups a flow cannot be told from an image: refused before training.
+  features.groups.clear();
+  MeanLogit refused;
+  EXPECT_CONTAINS(error_message<ValueError>([&] { Trainer(augmented).fit(refused, features, train, {}, 3, context()); }),
+                  "groups");
+}
+
 TEST(TrainerOptions, ReadsEveryKeyFromYaml) {
   const auto config = Config::from_string(
       "train:\n  epochs: 5\n  batch_size: 8\n  optimizer: sgd\n  lr: 0.1\n  momentum: 0.5\n"
-      "  weight_decay: 0.001\n  class_weighted_loss: true\n");
+      "  weight_decay: 0.001\n  class_weighted_loss: true\n  augment: {hflip: 0.5, crop: [0.9, 1]}\n");
   const auto o = TrainerOptions::from_config(config.root().child("train"));
   EXPECT_EQ(o.epochs, 5);
   EXPECT_EQ(o.batch_size, 8);
@@ -302,6 +354,8 @@ TEST(TrainerOptions, ReadsEveryKeyFromYaml) {
   EXPECT_DOUBLE_EQ(o.momentum, 0.5);
   EXPECT_DOUBLE_EQ(o.weight_decay, 0.001);
   EXPECT_TRUE(o.class_weighted_loss);
+  EXPECT_DOUBLE_EQ(o.augment.hflip, 0.5);
+  EXPECT_EQ(o.augment.crop, (std::vector<double>{0.9, 1.0}));
   EXPECT_NO_THROW(config.check_all_used());
 }
 
@@ -312,6 +366,17 @@ TEST(TrainerOptions, DefaultsAreRecordedInTheResolvedConfig) {
   EXPECT_EQ(o.optimizer, "adam");
   EXPECT_CONTAINS(config.dump(), "optimizer: adam");
   EXPECT_CONTAINS(config.dump(), "class_weighted_loss: false");
+  EXPECT_FALSE(o.augment.enabled());
+  EXPECT_CONTAINS(config.dump(), "augment:");
+}
+
+TEST(TrainerOptions, AugmentScheduleExampleReads) {
+  const auto config = Config::load(test::source_dir() / "configs/_base_/schedules/ststnet_augment.yaml");
+  const auto o = TrainerOptions::from_config(config.root().child("train"));
+  EXPECT_TRUE(o.augment.enabled());
+  EXPECT_DOUBLE_EQ(o.augment.hflip, 0.5);
+  EXPECT_EQ(o.epochs, 40);  // the rest comes from ststnet.yaml
+  EXPECT_NO_THROW(config.check_all_used());
 }
 
 TEST(TrainerOptions, UnknownOptimizerNamesLineAndKnownNames) {

@@ -4,6 +4,7 @@
 #include <mer/data/dataset.hpp>
 #include <mer/eval/folds.hpp>
 #include <mer/models/model.hpp>
+#include <mer/models/stages.hpp>
 #include <mer/preprocess/stage.hpp>
 
 #include <cstdio>
@@ -25,7 +26,7 @@ void add_list(CLI::App& app) {
       ->check(CLI::IsMember({"models", "stages", "datasets", "protocols", "metrics"}));
   cmd->callback([which] {
     if (*which == "models") print_registry(builtin_models());
-    else if (*which == "stages") print_registry(builtin_stages());
+    else if (*which == "stages") print_registry(all_stages());
     else if (*which == "datasets") print_registry(builtin_datasets());
     else if (*which == "protocols") print_registry(builtin_protocols());
     else {

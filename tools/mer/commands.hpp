@@ -15,9 +15,13 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_data(CLI::App& app);
+void add_spot(CLI::App& app);
 void add_config(CLI::App& app);
 void add_list(CLI::App& app);
 void add_version(CLI::App& app);
+void add_preprocess(CLI::App& app);
+void add_cache(CLI::App& app);
+void add_bench(CLI::App& app);
 
 /// Options shared by commands that load an experiment config.
 struct ConfigArgs {

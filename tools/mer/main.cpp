@@ -29,9 +29,13 @@ int main(int argc, char** argv) {
   mer::cli::add_eval(app);
   mer::cli::add_synth(app);
   mer::cli::add_data(app);
+  mer::cli::add_spot(app);
   mer::cli::add_config(app);
   mer::cli::add_list(app);
   mer::cli::add_version(app);
+  mer::cli::add_preprocess(app);
+  mer::cli::add_cache(app);
+  mer::cli::add_bench(app);
   try {
     app.parse(argc, argv);
     return 0;

@@ -17,12 +17,14 @@
 /// outputs must exist at the end. Every output entry must then have the same size and be CV_32F.
 /// Caching: the features of a sample are stored under <cache_dir>/<fingerprint>/, keyed also by the
 /// sample's id and the size and modification time of its source frames, and written atomically; a second
-/// run with the same preprocessing does no work.
+/// run with the same preprocessing does no work. The folder also holds pipeline.txt (description()),
+/// whose modification time records the folder's last use (`mer cache ls|prune`).
 #include <mer/core/config.hpp>
 #include <mer/core/run_context.hpp>
 #include <mer/features/feature_set.hpp>
 #include <mer/preprocess/stage.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,22 @@ struct PipelineOptions {
   std::string on_error = "fail";
   /// Item entries stacked, in order, as the network's input channels.
   std::vector<std::string> outputs = {"flow", "strain"};
+};
+
+/// What one Pipeline::run did and where its time went (for `mer bench preprocess` and logs).
+struct PipelineStats {
+  /// Stage types, in pipeline order.
+  std::vector<std::string> stages;
+  /// Per stage: seconds spent in apply(), summed over worker threads and the samples that ran it (a skipped
+  /// sample counts up to its failing stage; cache hits run nothing).
+  std::vector<double> stage_seconds;
+  std::size_t computed = 0, cached = 0, skipped = 0;
+  /// Wall-clock seconds of the whole run (cache look-ups and stacking included).
+  double wall_seconds = 0;
+  /// Mean milliseconds per computed sample spent in stage `i` (0 when nothing was computed).
+  double stage_ms_per_sample(std::size_t i) const {
+    return computed ? 1000.0 * stage_seconds.at(i) / static_cast<double>(computed) : 0.0;
+  }
 };
 
 class Pipeline {
@@ -50,9 +68,16 @@ class Pipeline {
 
   /// Runs one sample through all stages (no cache); returns the final item.
   Item run_one(const SampleMeta& sample) const;
+  /// As run_one, calling `after_stage` with each stage and the item it left, so tools can show the
+  /// intermediate entries (the detected face on the original frame, landmarks before alignment, ...).
+  Item run_one(const SampleMeta& sample, const std::function<void(const Stage&, const Item&)>& after_stage) const;
   /// Runs all samples with ctx.threads workers, using the cache under ctx.cache_dir when set, with
   /// progress. Under on_error=fail the first per-sample error is rethrown with the sample named.
-  FeatureSet run(const std::vector<SampleMeta>& samples, const RunContext& ctx) const;
+  /// `stats`, when given, receives the counts and per-stage times of this run.
+  FeatureSet run(const std::vector<SampleMeta>& samples, const RunContext& ctx, PipelineStats* stats = nullptr) const;
+  /// One line per stage fingerprint plus the outputs: what the fingerprint hashes, stored as
+  /// pipeline.txt in the cache folder so `mer cache ls` can say what a folder holds.
+  std::string description() const;
 
  private:
   PipelineOptions options_;

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mer {
@@ -71,8 +72,17 @@ class Stage {
   virtual void apply(const SampleMeta& sample, Item& item) const = 0;
 };
 
+/// "type(v1; key=value; ...)": the fingerprint format of the built-in stages, for stages written elsewhere
+/// too. Values are written exactly (doubles with 17 significant digits) so two option sets that behave
+/// differently never share a cache entry.
+std::string stage_fingerprint(const std::string& type, const std::string& version,
+                              const std::vector<std::pair<std::string, std::string>>& options);
+std::string fingerprint_value(double v);
+std::string fingerprint_value(const std::vector<std::string>& v);
+
 using StageRegistry = Registry<Stage>;
-/// Adds frames, detect_face, landmarks, align, flow, strain, resize.
+/// Adds the built-in stages of mer_vision (`mer list stages` prints them with a line each). The learn layer
+/// adds Torch-backed stages on top: all_stages() in <mer/models/stages.hpp>.
 void register_builtin_stages(StageRegistry& registry);
 const StageRegistry& builtin_stages();
 

@@ -13,6 +13,22 @@
 ///     runs_dir: runs      # runs go to <runs_dir>/<name>-<timestamp>/ unless --run-dir is given
 ///     cache_dir: ${HOME}/.cache/mer/features
 ///     progress: auto      # auto | bar | lines | none
+///
+/// Pipeline variants as augmentation (e.g. several magnification ratios, TIM lengths): each variant
+/// re-runs the preprocessing with some stage options overridden, and every fold's training set gets the
+/// variant copies of its training samples.
+///   preprocess:
+///     stages: [...]
+///     variants:
+///       - {name: mag5, set: {magnify.alpha: 5}}          # <stage type>.<option>: value
+///       - {name: tim8, set: {interpolate.length: 8}}
+/// An override applies to the first stage of that type. A variant naming no stage, an unknown option or a
+/// bad value, one that changes nothing (same fingerprint as the base or another variant), or one whose
+/// features differ in shape from the base's is a ConfigError naming the variant's line. Variants are
+/// cached like the base pipeline (their own fingerprint). Honesty: copies of training samples only; the
+/// validation and test samples of a fold, and their variant copies, never enter its training set, and
+/// evaluation always uses the base pipeline's features. Training batches may further be augmented
+/// (train.augment, see <mer/train/augment.hpp>), never validation or test batches.
 #include <mer/core/config.hpp>
 #include <mer/core/run_context.hpp>
 #include <mer/eval/report.hpp>

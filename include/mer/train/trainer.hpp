@@ -10,9 +10,11 @@
 ///     momentum: 0.9          # sgd only
 ///     weight_decay: 0.0
 ///     class_weighted_loss: false   # inverse-frequency weights from the training fold
+///     augment: {hflip: 0.5, rotate_deg: 10}   # training batches only; see <mer/train/augment.hpp>
 #include <mer/core/config.hpp>
 #include <mer/core/run_context.hpp>
 #include <mer/features/feature_set.hpp>
+#include <mer/train/augment.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -32,6 +34,8 @@ struct TrainerOptions {
   double momentum = 0.9;
   double weight_decay = 0.0;
   bool class_weighted_loss = false;
+  /// Random augmentation of training batches (off by default); never applied to validation or prediction.
+  AugmentOptions augment;
   static TrainerOptions from_config(const ConfigNode& node);
 };
 
@@ -48,11 +52,13 @@ class Trainer {
 
   /// Trains `model` in place on features[train]; reports val metrics each epoch if `val` is non-empty.
   /// Deterministic for a given seed and thread count. `on_epoch` is called after every epoch.
+  /// With options().augment enabled, each training batch is an augmented copy drawn from an RNG seeded by
+  /// `seed` and the epoch; validation batches are used as they are.
   std::vector<EpochLog> fit(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& train,
                             const std::vector<std::size_t>& val, std::uint64_t seed, const RunContext& ctx,
                             const std::function<void(const EpochLog&)>& on_epoch = {}) const;
 
-  /// Class probabilities (softmax) for features[indices], model in eval mode.
+  /// Class probabilities (softmax) for features[indices], model in eval mode; never augmented.
   std::vector<std::vector<float>> predict(Classifier& model, const FeatureSet& features,
                                           const std::vector<std::size_t>& indices, const RunContext& ctx) const;
 

@@ -2,6 +2,7 @@
 /// Private: the built-in stages' options and factories, shared by the stage sources and register.cpp.
 /// Each Options struct owns its defaults; its from_config is the only YAML→C++ mapping of that stage.
 #include <mer/core/config.hpp>
+#include <mer/preprocess/magnify.hpp>
 #include <mer/preprocess/stage.hpp>
 
 #include <filesystem>
@@ -13,12 +14,10 @@
 namespace mer {
 
 namespace detail {
-/// "type(v1; key=value; ...)": what a stage's fingerprint is made of. Values are written exactly (doubles
-/// with 17 significant digits) so two option sets that behave differently never share a cache entry.
-std::string stage_fingerprint(const std::string& type, const std::string& version,
-                              const std::vector<std::pair<std::string, std::string>>& options);
-std::string fingerprint_value(double v);
-std::string fingerprint_value(const std::vector<std::string>& v);
+// The built-in stages spell these with detail:: (they were private before stages outside the vision layer
+// needed them); the public declarations are in <mer/preprocess/stage.hpp>.
+using mer::fingerprint_value;
+using mer::stage_fingerprint;
 }  // namespace detail
 
 // ---------------------------------------------------------------- stages_face.cpp
@@ -45,10 +44,27 @@ std::unique_ptr<Stage> make_frames_stage(FramesOptions options);
 struct DetectFaceOptions {
   /// The item entry (frame) to detect the face in.
   std::string frame = "onset";
-  /// Frames whose long side is below this many pixels are upsampled once before detection.
+  /// "hog" (dlib HOG-SVM), "haar" or "lbp" (OpenCV cascades) or "mmod" (dlib's CNN; needs `model`).
+  std::string detector = "hog";
+  /// hog, mmod: frames whose long side is below this many pixels are upsampled once before detection.
   int upsample_below = 1000;
-  /// Detections with a lower HOG-SVM score are ignored.
+  /// hog, mmod: detections with a lower score (SVM or CNN margin) are ignored; mmod's default is 0.
   double min_confidence = 0.3;
+  /// haar, lbp: the cascade XML; defaults to Debian opencv-data's frontal face cascade of that kind.
+  std::filesystem::path cascade;
+  /// haar, lbp: scale step of the detection pyramid (> 1).
+  double scale_factor = 1.1;
+  /// haar, lbp: overlapping raw windows a detection needs (its score).
+  int min_neighbors = 4;
+  /// haar, lbp: smallest face searched, as a fraction of the frame's short side.
+  double min_size = 0.1;
+  /// haar, lbp: the cascade's box side over dlib's HOG box side (boxes are converted to HOG's convention,
+  /// which the landmark predictor expects); default measured for the chosen default cascade.
+  double box_scale = 1.0;
+  /// haar, lbp: vertical offset of the cascade box's centre from HOG's, as a fraction of its side.
+  double box_shift = 0.0;
+  /// mmod: dlib's mmod_human_face_detector.dat (required for mmod; not packaged by Debian).
+  std::filesystem::path model;
   static DetectFaceOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_detect_face_stage(DetectFaceOptions options);
@@ -63,11 +79,26 @@ struct LandmarksOptions {
 std::unique_ptr<Stage> make_landmarks_stage(LandmarksOptions options);
 
 struct AlignOptions {
-  /// Frames or sequences (every frame) warped into the canonical crop, all with the one transform fitted
-  /// on `landmarks`.
+  /// Frames or sequences (every frame) warped into the canonical crop.
   std::vector<std::string> frames = {"onset", "apex"};
   /// Side of the square crop in pixels.
   int size = 128;
+  /// "similarity" (rotation, scale, shift) or "affine" (also shear), least squares on stable landmarks.
+  std::string transform = "similarity";
+  /// "onset": one transform, fitted on `landmarks`, for every frame; "per_frame": sequences get one
+  /// transform per frame from landmarks found in that frame (inside `face`) and smoothed over time.
+  std::string reference = "onset";
+  /// per_frame: "none", "moving_average" or "gaussian" smoothing of each landmark track.
+  std::string smoothing = "gaussian";
+  /// per_frame: frames in the smoothing window (odd).
+  int smoothing_window = 5;
+  /// per_frame: dlib's 68-point shape predictor file (as in the landmarks stage).
+  std::filesystem::path model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  /// Pixels the warp needs from outside the frame: "replicate" (edge pixels), "constant" (zeros) or
+  /// "reflect" (mirrored, edge pixel not repeated).
+  std::string padding = "replicate";
+  /// Extra border around the canonical face, as a fraction of its side on each side (0 = tight crop).
+  double margin = 0.0;
   static AlignOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_align_stage(AlignOptions options);
@@ -76,8 +107,18 @@ std::unique_ptr<Stage> make_align_stage(AlignOptions options);
 
 struct ApexSpotOptions {
   /// "frame_difference": the frame farthest (mean absolute difference) from both onset and offset,
-  /// after a 3-frame moving average.
+  /// after a 3-frame moving average; "flow_magnitude": largest mean DIS flow magnitude from onset and
+  /// offset; "frequency": most high-frequency 3D FFT energy of block volumes (Li et al. 2018);
+  /// "feature_difference": largest LBP chi-square distance from head and tail frames (Moilanen et al. 2014).
   std::string method = "frame_difference";
+  /// frequency, feature_difference: the region is divided into blocks x blocks.
+  int blocks = 6;
+  /// frequency: frames in each sliding window (odd).
+  int window = 3;
+  /// frequency: normalised 3D frequency radius at or below which components are dropped.
+  double cutoff = 0.15;
+  /// feature_difference: head and tail frames this many frames away (0: a quarter of the clip).
+  int interval = 0;
   /// "face": compare inside the detected face box (reads `face`); "frame": whole frames.
   std::string region = "face";
   /// Frames are compared at this width (pixels); enough to find the peak, cheap on long clips.
@@ -93,15 +134,76 @@ std::unique_ptr<Stage> make_apex_spot_stage(ApexSpotOptions options);
 /// frame when there are more than two).
 std::size_t spot_apex(const std::vector<cv::Mat>& frames);
 
+// ---------------------------------------------------------------- stages_temporal.cpp
+
+struct InterpolateOptions {
+  /// "tim" (temporal interpolation model, Zhou et al. 2011) or "linear".
+  std::string method = "tim";
+  /// Frames in the output sequence (first and last input frames are kept).
+  int length = 10;
+  /// The sequence resampled.
+  std::string input = "clip";
+  /// Where the result goes; by default it replaces `input`. Frames keep the input's depth (8-bit stays
+  /// 8-bit, so align and flow still take them).
+  std::string output = "clip";
+  static InterpolateOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_interpolate_stage(InterpolateOptions options);
+
+struct DynamicImageOptions {
+  /// The sequence summarised.
+  std::string input = "clip";
+  /// The CV_32F image written (the input's channels).
+  std::string output = "dynamic_image";
+  /// "minmax": rescaled to 0..1; "none": the raw rank-pooled sum.
+  std::string normalize = "minmax";
+  static DynamicImageOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_dynamic_image_stage(DynamicImageOptions options);
+
+struct ActiveImageOptions {
+  /// The sequence summarised.
+  std::string input = "clip";
+  /// The CV_32FC1 image written.
+  std::string output = "active_image";
+  /// Side of the local window the frame-to-frame change is accumulated over (odd).
+  int window = 3;
+  /// "minmax": rescaled to 0..1; "none": accumulated absolute differences.
+  std::string normalize = "minmax";
+  static ActiveImageOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_active_image_stage(ActiveImageOptions options);
+
+struct KeyFramesOptions {
+  /// "annotated": the frames named in `frames`, found in the clip by number (reads clip_frames);
+  /// "auto": the `count` frames most different from the first, spread over the clip.
+  std::string method = "annotated";
+  /// annotated: which frames, each onset, apex or offset (apex: apex_frame when an apex_spot ran).
+  std::vector<std::string> frames = {"onset", "apex", "offset"};
+  /// auto: how many frames.
+  int count = 3;
+  /// The sequence the frames are taken from.
+  std::string input = "clip";
+  /// The sequence written.
+  std::string output = "key_frames";
+  static KeyFramesOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_key_frames_stage(KeyFramesOptions options);
+
 // ---------------------------------------------------------------- stages_motion.cpp
 
 struct FlowOptions {
-  /// "tvl1" (Zach et al. 2007, opencv_contrib), "farneback" (Farnebäck 2003) or "dis" (Kroeger et al. 2016).
+  /// "tvl1" (Zach et al. 2007, opencv_contrib), "farneback" (Farnebäck 2003), "dis" (Kroeger et al. 2016),
+  /// "dense_lk" (pyramidal Lucas-Kanade on a grid, interpolated densely; Bouguet 2000, opencv_contrib) or
+  /// "rlof" (robust local optical flow, Senst et al. 2012, interpolated densely; Geistert et al. 2016).
   std::string algorithm = "tvl1";
   /// Item entry of the first frame.
   std::string from = "onset";
   /// Item entry of the second frame; flow maps `from` pixels to where they are in `to`.
   std::string to = "apex";
+  /// Item entry the flow is written to; distinct names let one pipeline compute several flows
+  /// (onset->apex as "flow", apex->offset as "flow_back").
+  std::string output = "flow";
   /// tvl1: time step of the primal-dual scheme.
   double tau = 0.25;
   /// tvl1: weight of the data term against smoothness (smaller = smoother).
@@ -120,7 +222,7 @@ struct FlowOptions {
   int outer_iterations = 10;
   /// tvl1: pyramid scale step.
   double scale_step = 0.8;
-  /// farneback: pyramid levels.
+  /// farneback, rlof: pyramid levels, the full-size image included (rlof's maxLevel is levels - 1).
   int levels = 5;
   /// farneback: pyramid scale (< 1).
   double pyr_scale = 0.5;
@@ -134,6 +236,25 @@ struct FlowOptions {
   double poly_sigma = 1.1;
   /// dis: "ultrafast", "fast" or "medium".
   std::string preset = "medium";
+  /// dense_lk, rlof: spacing in pixels of the grid of sparse motion vectors that are then interpolated
+  /// (6, RLOF's OpenCV default: on a 128 px face crop rlof's error halves from step 8 to 6).
+  int grid_step = 6;
+  /// dense_lk, rlof (interpolation epic): nearest sparse vectors used in each locally affine fit.
+  int neighbors = 128;
+  /// dense_lk, rlof (interpolation epic): how fast the affine fit's weights fall off with distance.
+  double sigma = 0.05;
+  /// dense_lk, rlof: smooth the interpolated field with the fast global smoother (edge-aware).
+  bool post_process = true;
+  /// dense_lk, rlof: strength (lambda) and colour sigma of that smoother.
+  double fgs_lambda = 500.0;
+  double fgs_sigma = 1.5;
+  /// rlof: "epic" (edge-preserving, Revaud et al. 2015) or "geo" (geodesic, faster) interpolation.
+  std::string interpolation = "epic";
+  /// rlof: drop sparse vectors whose forward-backward error exceeds this many pixels (0 = no check,
+  /// which halves the run time).
+  double forward_backward = 0.0;
+  /// rlof: support region of each local estimate: "cross" (adaptive, follows colour edges) or "fixed".
+  std::string support_region = "cross";
   static FlowOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_flow_stage(FlowOptions options);
@@ -167,5 +288,88 @@ struct ToFloatOptions {
   static ToFloatOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_to_float_stage(ToFloatOptions options);
+
+struct FlowPolarOptions {
+  /// Item entry holding the flow (CV_32FC2).
+  std::string flow = "flow";
+  /// "angle": one map of atan2(v, u) in radians, in (-pi, pi], measured from +x towards +y (down, image
+  /// axes); "sincos": two maps cos = u/|w| and sin = v/|w| (0 where there is no motion), which have no
+  /// jump at +-pi for a network to stumble on.
+  std::string orientation_encoding = "angle";
+  /// Entry the magnitude |w| = sqrt(u^2 + v^2) is written to.
+  std::string magnitude = "magnitude";
+  /// Entry the orientation is written to; with sincos, "<orientation>_sin" and "<orientation>_cos".
+  std::string orientation = "orientation";
+  static FlowPolarOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_flow_polar_stage(FlowPolarOptions options);
+
+// ---------------------------------------------------------------- stages_regions.cpp
+
+struct RoiOptions {
+  /// "grid", "facs", "eye_cheek_mask", "eyes_mouth", "heatmap" or "landmark_patches" (regions.hpp).
+  std::string method = "grid";
+  /// "mask": zero each entry outside the regions; "crop": replace each entry by the sequence of its region
+  /// crops (region-major for sequences: all frames of region 0, then region 1, ...).
+  std::string apply = "mask";
+  /// Item entries (mats or sequences, all of one size) masked or cropped.
+  std::vector<std::string> keys = {"flow", "strain"};
+  /// crop: side the crops are resized to (0 = keep each region's size; all regions must then be equal).
+  int size = 0;
+  /// grid, heatmap: blocks down and across.
+  int rows = 4;
+  int cols = 4;
+  /// eye_cheek_mask, eyes_mouth: margin around the landmarks, in inter-ocular distances.
+  double margin = 0.1;
+  /// heatmap: the data set's motion heat map (write_heatmap: .yml/.yaml/.xml/.json, .png or .exr).
+  std::filesystem::path heatmap;
+  /// heatmap: how many of the hottest blocks are kept.
+  int top_k = 4;
+  /// landmark_patches: landmark indices (0..67) the patches are centred on.
+  std::vector<int> landmarks = {17, 19, 21, 22, 24, 26, 36, 39, 42, 45, 30, 48, 51, 54, 57};
+  /// landmark_patches: side of each square patch in pixels.
+  int patch_size = 16;
+  static RoiOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_roi_stage(RoiOptions options);
+
+struct LandmarkMapOptions {
+  /// The entry whose pixel grid the landmarks are in (its size is the map's size unless `size` is set).
+  std::string frame = "onset";
+  /// Side of the square map in pixels (0 = the frame's size); landmarks are scaled to it.
+  int size = 0;
+  /// Standard deviation of each Gaussian in map pixels.
+  double sigma = 2.0;
+  /// "max" keeps every peak at 1 where bumps overlap; "sum" adds them (denser parts weigh more).
+  std::string combine = "max";
+  /// Also write "<output>_groups": one map per part (brows, eyes, nose, mouth, jaw), as a sequence.
+  bool groups = false;
+  /// Entry the map is written to.
+  std::string output = "landmark_map";
+  static LandmarkMapOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_landmark_map_stage(LandmarkMapOptions options);
+
+// ---------------------------------------------------------------- stages_magnify.cpp
+
+struct MagnifyOptions {
+  /// The sequence magnified (a whole clip: {type: frames, clip: true}); 8-bit clips stay 8-bit.
+  std::string sequence = "clip";
+  /// The sequence written; empty = replace `sequence`.
+  std::string output = "";
+  /// "evm" (Eulerian, Wu et al. 2012) or "lagrangian" (flow from the first frame, re-warped).
+  std::string method = "evm";
+  /// evm: pyramid, levels, filter, low_hz, high_hz, alpha, lambda_c, attenuation, chroma_attenuation.
+  EulerianMagnifyOptions evm;
+  /// evm: frame rate used for samples whose metadata has none (0 = such samples are an error).
+  double default_fps = 0;
+  /// lagrangian: alpha, source, preset.
+  LagrangianMagnifyOptions lagrangian;
+  /// lagrangian: a sequence of CV_32FC2 flows from the first frame, one per frame, used instead of DIS
+  /// (empty = measure with DIS).
+  std::string flows = "";
+  static MagnifyOptions from_config(const ConfigNode& node);
+};
+std::unique_ptr<Stage> make_magnify_stage(MagnifyOptions options);
 
 }  // namespace mer
