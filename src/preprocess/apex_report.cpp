@@ -4,7 +4,7 @@
 #include <mer/preprocess/apex_report.hpp>
 #include <mer/preprocess/face.hpp>
 
-#include <opencv2/core/utility.hpp>
+#include "detail/workers.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 namespace mer {
 
@@ -64,17 +63,6 @@ Outcome spot_one(const SampleMeta& s, const ApexReportOptions& o, const HogFaceD
   return out;
 }
 
-// OpenCV's own thread pool would fight the per-sample workers for the same cores; restored on exit.
-class OpenCvThreadsGuard {
- public:
-  OpenCvThreadsGuard() : saved_(cv::getNumThreads()) { cv::setNumThreads(1); }
-  ~OpenCvThreadsGuard() { cv::setNumThreads(saved_); }
-  OpenCvThreadsGuard(const OpenCvThreadsGuard&) = delete;
-  OpenCvThreadsGuard& operator=(const OpenCvThreadsGuard&) = delete;
-
- private:
-  int saved_;
-};
 
 }  // namespace
 
@@ -110,18 +98,7 @@ ApexReport spot_annotated_apexes(const std::vector<SampleMeta>& samples, const A
       }
     }
   };
-  {
-    OpenCvThreadsGuard guard;
-    const auto threads = std::clamp<std::size_t>(static_cast<std::size_t>(RunContext::resolve_threads(ctx.threads)), 1,
-                                                 std::max<std::size_t>(samples.size(), 1));
-    if (threads == 1) {
-      work();
-    } else {
-      std::vector<std::thread> pool;
-      for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work);
-      for (auto& t : pool) t.join();
-    }
-  }
+  detail::run_workers(RunContext::resolve_threads(ctx.threads), samples.size(), work);
   if (first_error) std::rethrow_exception(first_error);
 
   ApexReport report;

@@ -6,6 +6,8 @@
 #include <mer/io/atomic_file.hpp>
 #include <mer/preprocess/pipeline.hpp>
 
+#include "detail/workers.hpp"
+
 #include <opencv2/core.hpp>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <thread>
 
 namespace mer {
 namespace fs = std::filesystem;
@@ -135,17 +136,6 @@ Stacked stack_outputs(const Item& item, const std::vector<std::string>& outputs,
   return s;
 }
 
-// OpenCV's own thread pool would fight our per-sample workers for the same cores; restored on exit.
-class OpenCvThreadsGuard {
- public:
-  OpenCvThreadsGuard() : saved_(cv::getNumThreads()) { cv::setNumThreads(1); }
-  ~OpenCvThreadsGuard() { cv::setNumThreads(saved_); }
-  OpenCvThreadsGuard(const OpenCvThreadsGuard&) = delete;
-  OpenCvThreadsGuard& operator=(const OpenCvThreadsGuard&) = delete;
-
- private:
-  int saved_;
-};
 
 // channels.txt: one line per channel, "group<TAB>channel<TAB>v|s" (v: part of a displacement field).
 std::string format_names(const std::vector<std::string>& names, const std::vector<FeatureGroup>& groups) {
@@ -402,19 +392,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
     for (std::size_t s = 0; s < my_seconds.size(); ++s) stage_seconds[s] += my_seconds[s];
   };
 
-  {
-    OpenCvThreadsGuard guard;
-    const int threads = static_cast<int>(std::clamp<std::size_t>(static_cast<std::size_t>(std::max(ctx.threads, 1)), 1,
-                                                                 std::max<std::size_t>(n, 1)));
-    if (threads == 1) {
-      work();
-    } else {
-      std::vector<std::thread> pool;
-      pool.reserve(threads);
-      for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-      for (auto& t : pool) t.join();
-    }
-  }
+  detail::run_workers(ctx.threads, n, work);
   if (first_error) {
     progress.finish("failed");
     std::rethrow_exception(first_error);
