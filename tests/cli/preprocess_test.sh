@@ -104,6 +104,21 @@ expect "prune" 0 "removed 1 folder(s)" -- "$mer" cache prune --keep-config "$cfg
 [ ! -d "$cache/0123456789abcdef" ] && [ -d "$cache/$fp" ] && pass "prune kept the config's folder only" \
   || fail "prune: $(ls "$cache")"
 
+# Pipeline variants (training-only copies): `mer preprocess` fills their caches too, and prune keeps them.
+vcfg=$tmp/variants.yaml
+cat >"$vcfg" <<YAML
+base: $cfg
+preprocess:
+  variants:
+    - {name: dis, set: {flow.algorithm: dis}}
+YAML
+expect "preprocess fills a variant's cache" 0 "variant dis (pipeline" -- "$mer" preprocess --config "$vcfg"
+grep -q "variant dis .*computed 4, from cache 0" "$tmp/out" && pass "variant computed once" || fail "variant: $(cat "$tmp/out")"
+expect "prune keeps the variant's folder" 0 "would remove 0 folder(s)" -- \
+  "$mer" cache prune --keep-config "$vcfg" --dry-run
+expect "typo in a variant names it" 2 "variant 'dis'" -- "$mer" preprocess --config "$vcfg" \
+  --set 'preprocess.variants[0].set={flow.algoritm: dis}'
+
 # The benchmark runs without the cache and reports every stage.
 expect "bench preprocess" 0 "samples/s" -- "$mer" bench preprocess --config "$cfg" --samples 2 --threads 2
 grep -q "^strain " "$tmp/out" && grep -q "^all stages " "$tmp/out" && pass "bench lists the stages" \

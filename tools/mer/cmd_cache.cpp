@@ -138,6 +138,7 @@ void prune(const CacheArgs& a, const PruneArgs& p) {
     args.set = a.set;
     const auto setup = load_preprocess_setup(args, false);
     keep.insert(setup.pipeline->fingerprint());
+    for (const auto& v : setup.variants) keep.insert(v.pipeline->fingerprint());
     if (root.empty() && a.config.empty()) root = setup.runtime.cache_dir;
   }
   if (root.empty()) root = a.root();

@@ -10,9 +10,7 @@
 #include <mer/meta/table.hpp>
 #include <mer/viz/contact_sheet.hpp>
 
-#if __has_include(<mer/models/stages.hpp>)
 #include <mer/models/stages.hpp>
-#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -22,14 +20,6 @@ namespace mer::cli {
 
 namespace fs = std::filesystem;
 
-const StageRegistry& stage_registry() {
-#if __has_include(<mer/models/stages.hpp>)
-  return all_stages();
-#else
-  return builtin_stages();
-#endif
-}
-
 std::filesystem::path default_cache_dir() {
   const auto config = Config::from_string("runtime: {}", "<defaults>");
   return RuntimeOptions::from_config(config.root().child("runtime")).cache_dir;
@@ -37,9 +27,11 @@ std::filesystem::path default_cache_dir() {
 
 PreprocessSetup load_preprocess_setup(const ConfigArgs& args, bool with_dataset) {
   auto config = Config::load(args.config, args.overrides());
+  const auto written = config.dump();  // variants are rebuilt from the document as written
   const auto root = config.root();
   auto runtime = RuntimeOptions::from_config(root.child("runtime"));
-  auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess"), stage_registry()));
+  auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess"), all_stages()));
+  const auto variant_specs = read_variant_specs(root.child("preprocess"));
   std::vector<std::string> unread;
   for (const auto& key : root.keys()) {
     if (key != "runtime" && key != "preprocess" && key != "dataset") unread.push_back(key);
@@ -49,13 +41,15 @@ PreprocessSetup load_preprocess_setup(const ConfigArgs& args, bool with_dataset)
   auto before_dataset = unread;
   before_dataset.push_back("dataset");
   config.check_all_used(before_dataset);
+  auto variants = build_variants(written, variant_specs, *pipeline, all_stages());
   std::unique_ptr<Dataset> dataset;
   if (with_dataset) {
     if (!root.has("dataset")) throw ConfigError(args.config + ": no 'dataset:' section; mer preprocess reads it");
     dataset = builtin_datasets().build(root.child("dataset"));
     config.check_all_used(unread);
   }
-  return PreprocessSetup{std::move(config), std::move(runtime), std::move(pipeline), std::move(dataset)};
+  return PreprocessSetup{std::move(config), std::move(runtime), std::move(pipeline), std::move(variants),
+                         std::move(dataset)};
 }
 
 namespace {
@@ -177,6 +171,15 @@ void run_preprocess(const PreprocessArgs& a) {
     std::printf("skipped samples with reasons: %s\n", (out / "skipped.csv").string().c_str());
   }
   if (!a.export_npy.empty()) export_npy(features, *setup.dataset, a.export_npy);
+  // Experiments add the variants' copies to training folds; fill their caches too, so training does no
+  // preprocessing either.
+  for (const auto& v : setup.variants) {
+    PipelineStats vstats;
+    const auto vf = v.pipeline->run(samples, ctx, &vstats);
+    std::printf("variant %s (pipeline %s): computed %zu, from cache %zu, skipped %zu, %.1f s\n", v.name.c_str(),
+                v.pipeline->fingerprint().c_str(), vstats.computed, vstats.cached, vf.skipped.size(),
+                vstats.wall_seconds);
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <mer/core/config.hpp>
 #include <mer/data/dataset.hpp>
 #include <mer/preprocess/pipeline.hpp>
+#include <mer/preprocess/variants.hpp>
 #include <mer/train/experiment.hpp>
 
 #include <memory>
@@ -18,15 +19,13 @@ struct PreprocessSetup {
   Config config;
   RuntimeOptions runtime;
   std::unique_ptr<Pipeline> pipeline;
+  std::vector<PipelineVariant> variants;  ///< preprocess.variants, built like the base pipeline
   std::unique_ptr<Dataset> dataset;  ///< null when loaded without the dataset
 };
 
-/// Loads `args.config` with its overrides; builds the pipeline through the registry of every stage and,
-/// when `with_dataset`, the dataset (which reads its table).
+/// Loads `args.config` with its overrides; builds the pipeline and its variants through the registry of
+/// every stage (all_stages()) and, when `with_dataset`, the dataset (which reads its table).
 PreprocessSetup load_preprocess_setup(const ConfigArgs& args, bool with_dataset);
-
-/// The stage registry experiments use.
-const StageRegistry& stage_registry();
 
 /// The runtime cache_dir of a config without one: the default of RuntimeOptions (${HOME}/.cache/mer/features).
 std::filesystem::path default_cache_dir();
