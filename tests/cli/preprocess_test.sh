@@ -104,6 +104,26 @@ expect "prune" 0 "removed 1 folder(s)" -- "$mer" cache prune --keep-config "$cfg
 [ ! -d "$cache/0123456789abcdef" ] && [ -d "$cache/$fp" ] && pass "prune kept the config's folder only" \
   || fail "prune: $(ls "$cache")"
 
+# A motion heat map from the processed flows, then used by a pipeline that keeps its 4 hottest blocks.
+expect "preprocess --heatmap" 0 "motion heat map of 'flow' over 4 sample(s)" -- \
+  "$mer" preprocess --config "$cfg" --heatmap "$tmp/heat.yml"
+hcfg=$tmp/heat_exp.yaml
+cat >"$hcfg" <<YAML
+base: $cfg
+preprocess:
+  stages:
+    - {type: frames, frames: [onset, apex]}
+    - {type: detect_face, frame: onset}
+    - {type: landmarks, frame: onset}
+    - {type: align, frames: [onset, apex], size: 128}
+    - {type: flow, algorithm: dis}
+    - {type: strain}
+    - {type: roi, method: heatmap, heatmap: $tmp/heat.yml, top_k: 4, keys: [flow, strain]}
+    - {type: resize, size: 28}
+YAML
+expect "a pipeline masks with the heat map" 0 "computed 4, from cache 0, skipped 0" -- \
+  "$mer" preprocess --config "$hcfg" --no-cache
+
 # Pipeline variants (training-only copies): `mer preprocess` fills their caches too, and prune keeps them.
 vcfg=$tmp/variants.yaml
 cat >"$vcfg" <<YAML

@@ -8,9 +8,12 @@
 #include <mer/io/atomic_file.hpp>
 #include <mer/io/npy.hpp>
 #include <mer/meta/table.hpp>
+#include <mer/preprocess/regions.hpp>
 #include <mer/viz/contact_sheet.hpp>
 
 #include <mer/models/stages.hpp>
+
+#include <opencv2/core.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -60,6 +63,7 @@ struct PreprocessArgs {
   int visualize = 0;
   std::vector<std::string> samples;
   std::string export_npy;
+  std::string heatmap;
   bool no_cache = false;
 };
 
@@ -139,6 +143,32 @@ void export_npy(const FeatureSet& features, const Dataset& dataset, const fs::pa
               dir.string().c_str());
 }
 
+// The motion heat map of the processed samples (mean flow magnitude of the first displacement-field output),
+// for `roi: {method: heatmap, heatmap: FILE}`. Label-free, but built from every sample given: for a strictly
+// inductive LOSO, build it from the training subjects only (--samples).
+void write_motion_heatmap(const FeatureSet& features, const fs::path& file) {
+  const auto it = std::find_if(features.groups.begin(), features.groups.end(),
+                               [](const FeatureGroup& g) { return g.vector_field; });
+  if (it == features.groups.end()) {
+    throw ConfigError("--heatmap needs a flow among the pipeline's outputs (a 2-channel displacement field); "
+                      "outputs here: " + fmt::format("{}", fmt::join(features.channel_names, ", ")));
+  }
+  MER_CHECK(features.size() > 0, DataError, "--heatmap: no sample made it through preprocessing");
+  const auto plane = static_cast<std::size_t>(features.height) * features.width;
+  std::vector<cv::Mat> flows;
+  for (const auto& x : features.inputs) {
+    // Channels are planes: u then v of the group's first field.
+    cv::Mat u(features.height, features.width, CV_32FC1, const_cast<float*>(x.data() + it->first_channel * plane));
+    cv::Mat v(features.height, features.width, CV_32FC1, const_cast<float*>(x.data() + (it->first_channel + 1) * plane));
+    cv::Mat uv;
+    cv::merge(std::vector<cv::Mat>{u, v}, uv);
+    flows.push_back(uv);
+  }
+  write_heatmap(file, motion_heatmap(flows));
+  std::printf("motion heat map of '%s' over %zu sample(s) (label-free, every sample given): %s\n", it->name.c_str(),
+              features.size(), file.string().c_str());
+}
+
 void run_preprocess(const PreprocessArgs& a) {
   const auto setup = load_preprocess_setup(a.config, true);
   const auto samples = select_samples(*setup.dataset, a.samples);
@@ -171,6 +201,7 @@ void run_preprocess(const PreprocessArgs& a) {
     std::printf("skipped samples with reasons: %s\n", (out / "skipped.csv").string().c_str());
   }
   if (!a.export_npy.empty()) export_npy(features, *setup.dataset, a.export_npy);
+  if (!a.heatmap.empty()) write_motion_heatmap(features, a.heatmap);
   // Experiments add the variants' copies to training folds; fill their caches too, so training does no
   // preprocessing either.
   for (const auto& v : setup.variants) {
@@ -198,6 +229,8 @@ void add_preprocess(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--export-npy", a->export_npy,
                   "Write one float32 .npy per sample and output (C x H x W) and index.csv to this folder");
+  cmd->add_option("--heatmap", a->heatmap,
+                  "Write the mean flow magnitude of the processed samples (.yml/.png) for roi method heatmap");
   cmd->add_flag("--no-cache", a->no_cache, "Compute everything and leave the cache alone");
   cmd->callback([a] { run_preprocess(*a); });
 }
