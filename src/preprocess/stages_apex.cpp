@@ -383,7 +383,7 @@ class ApexSpotStage final : public Stage {
       opts.insert(opts.end(), {{"window", std::to_string(o_.window)}, {"cutoff", detail::fingerprint_value(o_.cutoff)}});
     if (o_.method == "feature_difference") opts.push_back({"interval", std::to_string(o_.interval)});
     // v2: spots on the item's "clip" when an earlier stage read it.
-    return detail::stage_fingerprint(type(), "v2", opts);
+    return detail::stage_fingerprint(type(), "v3", opts);
   }
 
   void apply(const SampleMeta& sample, Item& item) const override {
@@ -429,12 +429,25 @@ class ApexSpotStage final : public Stage {
       const auto index = static_cast<int>(spot_apex(frames, params));
       apex = clip ? item.at("clip_frames").at<int>(0, index) : sample.onset + index;
     }
-    // The apex entry is always the frame as read from disk, like the onset of a frames stage, so that an
-    // align stage after this one treats both alike even when the clip in the item was aligned already.
-    try {
-      item.set("apex", load_frame(sample, apex, o_.color == "color" ? ColorMode::Color : ColorMode::Gray));
-    } catch (const DataError& e) {
-      throw SampleError(e.what());
+    // The apex entry comes from the item's clip when it holds that frame in the requested colour, so it has
+    // been through whatever the clip has (registration, magnification) just like the clip's onset; else it is
+    // read from disk, as the frames stage reads the onset.
+    const std::vector<cv::Mat>* clip = clip_in_item(item);
+    int in_clip = -1;
+    if (clip && (clip->front().channels() == 3) == (o_.color == "color")) {
+      const cv::Mat& numbers = item.at("clip_frames");
+      for (int i = 0; i < static_cast<int>(numbers.total()); ++i) {
+        if (numbers.at<int>(0, i) == apex) in_clip = i;
+      }
+    }
+    if (in_clip >= 0) {
+      item.set("apex", (*clip)[static_cast<std::size_t>(in_clip)].clone());
+    } else {
+      try {
+        item.set("apex", load_frame(sample, apex, o_.color == "color" ? ColorMode::Color : ColorMode::Gray));
+      } catch (const DataError& e) {
+        throw SampleError(e.what());
+      }
     }
     item.set("apex_frame", cv::Mat(1, 1, CV_32SC1, cv::Scalar(apex)));
   }

@@ -169,9 +169,22 @@ TEST(ApexSpot, StageSpotsOnTheClipInTheItemInsteadOfRereadingFrames) {
     with_clip.set_sequence("clip", small_moving_face(n, 3, 1.0));
     with_clip.set("clip_frames", numbers);
     stage->apply(s, with_clip);
-    EXPECT_NEAR(with_clip.at("apex_frame").at<int>(0, 0), onset + 3, 2) << method;
-    // The apex entry is the frame read from disk at the spotted number.
-    EXPECT_EQ(with_clip.at("apex").size(), on_disk[0].size());
+    const int spotted = with_clip.at("apex_frame").at<int>(0, 0);
+    EXPECT_NEAR(spotted, onset + 3, 2) << method;
+    // The apex entry is the clip's frame at the spotted number (registered or magnified like the clip's
+    // onset), not the file on disk.
+    const cv::Mat& clip_apex = with_clip.seq("clip")[static_cast<std::size_t>(spotted - onset)];
+    EXPECT_EQ(cv::norm(with_clip.at("apex"), clip_apex, cv::NORM_INF), 0.0) << method;
+
+    // Asked for colour while the clip is grey: the frame comes from disk instead.
+    const auto colour = builtin_stages().build(
+        Config::from_string(std::string("s: {type: apex_spot, region: frame, color: color, method: ") + method + "}\n",
+                            "a.yaml")
+            .root()
+            .child("s"));
+    colour->apply(s, with_clip);
+    EXPECT_EQ(with_clip.at("apex").channels(), 3) << method;
+    EXPECT_EQ(with_clip.at("apex").size(), on_disk[0].size()) << method;
   }
 }
 

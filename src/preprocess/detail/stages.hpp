@@ -123,7 +123,9 @@ struct ApexSpotOptions {
   std::string region = "face";
   /// Frames are compared at this width (pixels); enough to find the peak, cheap on long clips.
   int width = 64;
-  /// Colour of the `apex` frame written for later stages: "gray" or "color".
+  /// Colour of the `apex` frame written for later stages: "gray" or "color". It is taken from the item's
+  /// clip when that holds the frame in this colour (so it is registered/magnified like the clip), else read
+  /// from disk.
   std::string color = "gray";
   /// Also re-estimate apexes the annotation gives (by default only missing ones are estimated).
   bool override_annotated = false;
