@@ -70,15 +70,10 @@ struct Stacked {
 // first plane when empty).
 void append_output(const Item& item, const std::string& name, const SampleMeta& sample, const std::string& first_output,
                    cv::Size& size, std::vector<cv::Mat>& planes, Stacked& s) {
-  std::vector<cv::Mat> frames;
   const bool sequence = item.has_sequence(name);
-  if (sequence) {
-    frames = item.seq(name);
-    if (frames.empty()) {
-      throw SampleError(detail::concat("pipeline output '", name, "' of sample ", sample.id, " is an empty sequence"));
-    }
-  } else {
-    frames.push_back(item.at(name));
+  const std::vector<cv::Mat> frames = item.frames(name);
+  if (frames.empty()) {
+    throw SampleError(detail::concat("pipeline output '", name, "' of sample ", sample.id, " is an empty sequence"));
   }
   FeatureGroup group{name, static_cast<int>(s.channel_names.size()), 0, false};
   for (std::size_t t = 0; t < frames.size(); ++t) {

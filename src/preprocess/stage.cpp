@@ -52,6 +52,23 @@ void Item::set_sequence(const std::string& key, std::vector<cv::Mat> value) {
   sequences[key] = std::move(value);
 }
 
+std::vector<cv::Mat> Item::frames(const std::string& key) const {
+  if (has_sequence(key)) return seq(key);
+  return {at(key)};
+}
+
+void Item::set_frames(const std::string& key, std::vector<cv::Mat> frames) {
+  if (has_sequence(key)) {
+    set_sequence(key, std::move(frames));
+    return;
+  }
+  if (frames.size() != 1) {
+    throw InternalError(detail::concat("item entry '", key, "' is a single frame; cannot store ", frames.size(),
+                                       " frames in it"));
+  }
+  set(key, std::move(frames.front()));
+}
+
 std::vector<std::string> Item::names() const {
   std::vector<std::string> out;
   for (const auto& kv : mats) out.push_back(kv.first);

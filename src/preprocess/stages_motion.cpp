@@ -221,11 +221,9 @@ class ResizeStage final : public Stage {
   }
   void apply(const SampleMeta& sample, Item& item) const override {
     for (const auto& key : o_.keys) {
-      if (item.has_sequence(key)) {
-        for (auto& frame : item.seq(key)) frame = resized(frame, key, sample);
-      } else {
-        item.set(key, resized(item.at(key), key, sample));
-      }
+      auto frames = item.frames(key);
+      for (auto& frame : frames) frame = resized(frame, key, sample);
+      item.set_frames(key, std::move(frames));
     }
   }
 
@@ -263,7 +261,7 @@ class ToFloatStage final : public Stage {
   }
   void apply(const SampleMeta& /*sample*/, Item& item) const override {
     for (const auto& key : o_.keys) {
-      std::vector<cv::Mat> frames = item.has_sequence(key) ? item.seq(key) : std::vector<cv::Mat>{item.at(key)};
+      auto frames = item.frames(key);
       const double unit = frames.front().depth() == CV_8U && o_.scale == "unit" ? 1.0 / 255.0 : 1.0;
       for (auto& f : frames) f.convertTo(f, CV_MAKETYPE(CV_32F, f.channels()), unit);
       if (o_.scale == "standardize") {
@@ -278,11 +276,7 @@ class ToFloatStage final : public Stage {
         const double inv = sd > 1e-12 ? 1.0 / sd : 1.0;
         for (auto& f : frames) f.convertTo(f, f.type(), inv, -mean * inv);
       }
-      if (item.has_sequence(key)) {
-        item.set_sequence(key, std::move(frames));
-      } else {
-        item.set(key, frames.front());
-      }
+      item.set_frames(key, std::move(frames));
     }
   }
 

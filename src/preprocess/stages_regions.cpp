@@ -202,7 +202,7 @@ class RoiStage final : public Stage {
     // Only the eye-and-cheek mask is not a union of boxes, so only its crops must be masked first.
     const bool mask_before_crop = o_.method == "eye_cheek_mask";
     for (const auto& key : o_.keys) {
-      std::vector<cv::Mat> frames = item.has_sequence(key) ? item.seq(key) : std::vector<cv::Mat>{item.at(key)};
+      auto frames = item.frames(key);
       if (o_.apply == "mask" || mask_before_crop) {
         for (auto& f : frames) {
           f = f.clone();
@@ -210,11 +210,7 @@ class RoiStage final : public Stage {
         }
       }
       if (o_.apply == "mask") {
-        if (item.has_sequence(key)) {
-          item.set_sequence(key, std::move(frames));
-        } else {
-          item.set(key, frames.front());
-        }
+        item.set_frames(key, std::move(frames));
         continue;
       }
       // Region-major: all frames of region 0, then of region 1, ...
@@ -232,18 +228,19 @@ class RoiStage final : public Stage {
   cv::Size entry_size(const Item& item, const SampleMeta& sample) const {
     cv::Size size;
     for (const auto& key : o_.keys) {
-      const cv::Mat& m = item.has_sequence(key) ? (item.seq(key).empty() ? cv::Mat() : item.seq(key).front()) : item.at(key);
-      if (m.empty()) throw SampleError(detail::concat("roi: item entry '", key, "' of sample ", sample.id, " is empty"));
+      const auto frames = item.frames(key);
+      if (frames.empty() || frames.front().empty()) {
+        throw SampleError(detail::concat("roi: item entry '", key, "' of sample ", sample.id, " is empty"));
+      }
+      const cv::Mat& m = frames.front();
       if (size.area() == 0) size = m.size();
       if (m.size() != size) {
         throw SampleError(detail::concat("roi: entries of sample ", sample.id, " differ in size: '", key, "' is ", m.cols,
                                          "x", m.rows, ", '", o_.keys.front(), "' is ", size.width, "x", size.height));
       }
-      if (item.has_sequence(key)) {
-        for (const auto& f : item.seq(key)) {
-          if (f.size() != size) {
-            throw SampleError(detail::concat("roi: frames of '", key, "' of sample ", sample.id, " differ in size"));
-          }
+      for (const auto& f : frames) {
+        if (f.size() != size) {
+          throw SampleError(detail::concat("roi: frames of '", key, "' of sample ", sample.id, " differ in size"));
         }
       }
     }
@@ -329,7 +326,8 @@ class LandmarkMapStage final : public Stage {
   }
   void apply(const SampleMeta& sample, Item& item) const override {
     auto lm = landmark_points(item, sample, "landmark_map");
-    const cv::Mat& frame = item.has_sequence(o_.frame) ? item.seq(o_.frame).front() : item.at(o_.frame);
+    const auto frames = item.frames(o_.frame);
+    const cv::Mat frame = frames.empty() ? cv::Mat() : frames.front();
     if (frame.empty()) {
       throw SampleError(detail::concat("landmark_map: item entry '", o_.frame, "' of sample ", sample.id, " is empty"));
     }

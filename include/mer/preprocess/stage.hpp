@@ -46,6 +46,12 @@ struct Item {
   void set(const std::string& key, cv::Mat value);
   /// Stores a sequence under `key`, dropping a mat of that name.
   void set_sequence(const std::string& key, std::vector<cv::Mat> value);
+  /// The frames of `key` for stages that treat mats and sequences alike: a sequence's frames, or the mat as
+  /// a one-frame list (headers only, the pixels are shared).
+  std::vector<cv::Mat> frames(const std::string& key) const;
+  /// Stores `frames` back under `key` as the kind it is now: a sequence stays one, a mat takes the single
+  /// frame (InternalError for another count).
+  void set_frames(const std::string& key, std::vector<cv::Mat> frames);
   /// All names, mats and sequences, sorted.
   std::vector<std::string> names() const;
 };
