@@ -2,9 +2,9 @@
 // every key used, and turns a synthesised real-face clip into finite float features of the documented shape.
 #include <mer/core/config.hpp>
 #include <mer/data/dataset.hpp>
-#include <mer/data/synth.hpp>
 #include <mer/preprocess/pipeline.hpp>
 
+#include "support/synth_tree.hpp"
 #include "support/test_paths.hpp"
 
 #include <gtest/gtest.h>
@@ -20,19 +20,9 @@ fs::path presets_dir() { return test::source_dir() / "configs/_base_/preprocess"
 
 // One subject, two clips of the synthetic CASME II tree, loaded by the real adapter (200 fps, annotated apexes).
 std::vector<SampleMeta> synth_samples(const fs::path& dir) {
-  SynthOptions o;
-  o.out = dir / "CASME2";
-  o.media_dir = test::media_dir();
-  o.landmark_model = test::landmark_model();
-  o.subjects = 1;
-  o.clips_per_subject = 2;
-  o.min_frames = 10;
-  o.max_frames = 12;
-  RunContext ctx;
-  ctx.threads = 1;
-  ctx.progress = ProgressStyle::None;
-  synthesize_casme2(o, ctx);
-  const auto config = Config::from_string("dataset:\n  type: casme2\n  root: \"" + o.out.string() +
+  const auto root = dir / "CASME2";
+  test::write_synth_casme2(root, 1, 2, 10, 12, 1);
+  const auto config = Config::from_string("dataset:\n  type: casme2\n  root: \"" + root.string() +
                                               "\"\n  labels:\n    classes: [negative, positive, surprise]\n"
                                               "    map: {disgust: negative, repression: negative, happiness: "
                                               "positive, surprise: surprise}\n",

@@ -1,11 +1,11 @@
 #include <mer/core/error.hpp>
-#include <mer/data/synth.hpp>
 #include <mer/io/atomic_file.hpp>
 #include <mer/train/experiment.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/synth_tree.hpp"
 #include "support/test_paths.hpp"
 
 namespace mer {
@@ -17,18 +17,7 @@ class ExperimentTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    SynthOptions o;
-    o.out = dir_->path() / "CASME2";
-    o.media_dir = test::media_dir();
-    o.landmark_model = test::landmark_model();
-    o.subjects = 3;
-    o.clips_per_subject = 4;
-    o.min_frames = 8;
-    o.max_frames = 10;
-    o.seed = 11;
-    RunContext ctx;
-    ctx.threads = 2;
-    synthesize_casme2(o, ctx);
+    test::write_synth_casme2(dir_->path() / "CASME2", 3, 4, 8, 10, 11);
   }
   static void TearDownTestSuite() { delete dir_; }
 

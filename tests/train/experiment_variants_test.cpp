@@ -1,7 +1,6 @@
 // Pipeline variants (`preprocess.variants`) as training-set augmentation: the Experiment's side of it.
 #include <mer/core/error.hpp>
 #include <mer/core/log.hpp>
-#include <mer/data/synth.hpp>
 #include <mer/io/atomic_file.hpp>
 #include <mer/train/experiment.hpp>
 
@@ -13,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "support/synth_tree.hpp"
 #include "support/test_paths.hpp"
 
 #define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
@@ -50,18 +50,7 @@ class VariantsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    SynthOptions o;
-    o.out = dir_->path() / "CASME2";
-    o.media_dir = test::media_dir();
-    o.landmark_model = test::landmark_model();
-    o.subjects = 3;
-    o.clips_per_subject = 3;
-    o.min_frames = 8;
-    o.max_frames = 8;
-    o.seed = 5;
-    RunContext ctx;
-    ctx.threads = 2;
-    synthesize_casme2(o, ctx);
+    test::write_synth_casme2(dir_->path() / "CASME2", 3, 3, 8, 8, 5);
   }
   static void TearDownTestSuite() { delete dir_; }
 
