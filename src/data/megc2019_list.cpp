@@ -4,7 +4,7 @@
 // ac9f51e2), the file linked from the challenge page (2018-12-07; the earlier upload combined_3class_gt-2.csv
 // lacks samm,32,032_3_1). 442 rows, no header: database, subject, filename, label (0 negative, 1 positive,
 // 2 surprise). The original uses CRLF line ends; here they are LF, every other byte is unchanged.
-// tests/data/megc2019_test.cpp compares this text with the saved copy (../shared/data/annotations/
+// tests/data/megc2019_test.cpp compares this text with the saved copy (tests/data/annotations/
 // megc2019_composite.csv). See docs/datasets.md and DATASETS.md sections 0 and 9.
 //
 // Kept verbatim, quirks included (SAMM subjects unpadded, SMIC IDs zero-padded): the adapter maps the IDs,

