@@ -197,6 +197,7 @@ template <> const char* type_name<std::uint64_t>() { return "a non-negative inte
 template <> const char* type_name<double>() { return "a number"; }
 template <> const char* type_name<std::string>() { return "a string"; }
 template <> const char* type_name<std::vector<int>>() { return "a list of integers"; }
+template <> const char* type_name<std::vector<std::int64_t>>() { return "a list of integers"; }
 template <> const char* type_name<std::vector<double>>() { return "a list of numbers"; }
 template <> const char* type_name<std::vector<std::string>>() { return "a list of strings"; }
 
@@ -381,6 +382,7 @@ MER_INSTANTIATE(std::uint64_t)
 MER_INSTANTIATE(double)
 MER_INSTANTIATE(std::string)
 MER_INSTANTIATE(std::vector<int>)
+MER_INSTANTIATE(std::vector<std::int64_t>)
 MER_INSTANTIATE(std::vector<double>)
 MER_INSTANTIATE(std::vector<std::string>)
 #undef MER_INSTANTIATE

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <map>
 
 namespace mer {
 namespace {
@@ -289,6 +290,35 @@ std::string to_string(const ActionUnits& aus) {
   if (aus.alternatives.size() > 1) s = "(" + s + ")";
   for (const auto& n : aus.notes) s += (s.empty() ? "" : "+") + n;
   return s;
+}
+
+}  // namespace mer
+
+namespace mer {
+
+std::vector<int> action_unit_vocabulary(const std::vector<const std::string*>& cells, int min_count) {
+  std::map<int, int> counts;
+  for (const std::string* cell : cells) {
+    const auto aus = parse_action_units(*cell);
+    if (!aus.complete()) continue;
+    for (const int n : aus.numbers()) ++counts[n];
+  }
+  std::vector<int> out;
+  for (const auto& [number, count] : counts)
+    if (count >= min_count) out.push_back(number);
+  return out;
+}
+
+ActionUnitTargets action_unit_targets(const std::string& cell, const std::vector<int>& vocabulary) {
+  ActionUnitTargets t;
+  t.values.assign(vocabulary.size(), 0.0f);
+  const auto aus = parse_action_units(cell);
+  t.known = aus.complete();
+  if (!t.known) return t;
+  const auto numbers = aus.numbers();
+  for (std::size_t k = 0; k < vocabulary.size(); ++k)
+    if (std::binary_search(numbers.begin(), numbers.end(), vocabulary[k])) t.values[k] = 1.0f;
+  return t;
 }
 
 }  // namespace mer

@@ -25,10 +25,12 @@ constexpr std::int64_t kStreamChannels = 3 + 5 + 8;
 }  // namespace
 
 STSTNetOptions STSTNetOptions::from_config(const ConfigNode& node, const ModelSpec& spec) {
-  MER_CHECK(spec.height == spec.width, ValueError, "STSTNet needs square inputs, got ", spec.height, "x", spec.width,
-            " (height x width) at ", node.where());
-  STSTNetOptions options(spec.in_channels, spec.num_classes);
-  options.input_size(spec.height);
+  const auto in = stacked_input(node, spec);
+  MER_CHECK(spec.check_only || in.height == in.width, ConfigError, node.where(), ": STSTNet needs square inputs, got ",
+            in.height, "x", in.width, " (height x width)");
+  STSTNetOptions options(spec.check_only ? 3 : in.channels, spec.num_classes);
+  options.inputs = in.names;
+  if (!spec.check_only) options.input_size(in.height);
   options.batch_norm(node.get<bool>("batch_norm", options.batch_norm()));
   const double dropout = node.get<double>("dropout", options.dropout());
   // Dropout of 1 zeroes every feature, so the network could not learn at all.
@@ -41,6 +43,7 @@ STSTNetOptions STSTNetOptions::from_config(const ConfigNode& node, const ModelSp
 }
 
 STSTNetImpl::STSTNetImpl(const STSTNetOptions& options) : options_(options) {
+  set_input_names(options.inputs);
   MER_CHECK(options.in_channels() > 0, ValueError, "STSTNet in_channels must be > 0, got ", options.in_channels());
   MER_CHECK(options.num_classes() >= 2, ValueError, "STSTNet needs at least 2 classes, got ", options.num_classes());
   MER_CHECK(pooled_side(options.input_size()) >= 1, ValueError, "STSTNet input_size must be >= 2, got ",
@@ -83,14 +86,6 @@ torch::Tensor STSTNetImpl::forward(torch::Tensor x) {
   auto y = torch::cat({stream(stream3, bn3), stream(stream5, bn5), stream(stream8, bn8)}, 1);
   y = F::avg_pool2d(y, F::AvgPool2dFuncOptions(2).stride(2));
   return fc->forward(y.flatten(1));
-}
-
-std::int64_t count_parameters(const torch::nn::Module& module) {
-  std::int64_t n = 0;
-  for (const auto& p : module.parameters()) {
-    if (p.requires_grad()) n += p.numel();
-  }
-  return n;
 }
 
 }  // namespace mer

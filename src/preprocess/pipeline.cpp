@@ -110,6 +110,7 @@ void append_output(const Item& item, const std::string& name, const SampleMeta& 
     planes.insert(planes.end(), split.begin(), split.end());
   }
   group.channels = static_cast<int>(s.channel_names.size()) - group.first_channel;
+  if (sequence) group.frames = static_cast<int>(frames.size());
   s.groups.push_back(group);
 }
 
@@ -132,12 +133,14 @@ Stacked stack_outputs(const Item& item, const std::vector<std::string>& outputs,
 }
 
 
-// channels.txt: one line per channel, "group<TAB>channel<TAB>v|s" (v: part of a displacement field).
+// channels.txt: one line per channel, "group<TAB>channel<TAB>v|s<TAB>frames" (v: part of a displacement
+// field; frames: the group's sequence length, 0 for an image).
 std::string format_names(const std::vector<std::string>& names, const std::vector<FeatureGroup>& groups) {
   std::string out;
   for (const auto& g : groups) {
     for (int c = g.first_channel; c < g.first_channel + g.channels; ++c) {
-      out += g.name + "\t" + names[static_cast<std::size_t>(c)] + "\t" + (g.vector_field ? "v" : "s") + "\n";
+      out += g.name + "\t" + names[static_cast<std::size_t>(c)] + "\t" + (g.vector_field ? "v" : "s") + "\t" +
+             std::to_string(g.frames) + "\n";
     }
   }
   return out;
@@ -152,10 +155,18 @@ bool parse_names(const std::string& text, std::vector<std::string>& names, std::
     if (line.empty()) continue;
     const auto t1 = line.find('\t');
     const auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
-    if (t2 == std::string::npos) return false;
-    const std::string group = line.substr(0, t1), kind = line.substr(t2 + 1);
+    const auto t3 = t2 == std::string::npos ? t2 : line.find('\t', t2 + 1);
+    // Files without the frames column predate sequence shapes: recomputed, not guessed.
+    if (t3 == std::string::npos) return false;
+    const std::string group = line.substr(0, t1), kind = line.substr(t2 + 1, t3 - t2 - 1);
+    int frames = 0;
+    try {
+      frames = std::stoi(line.substr(t3 + 1));
+    } catch (const std::exception&) {
+      return false;
+    }
     if (groups.empty() || groups.back().name != group) {
-      groups.push_back(FeatureGroup{group, static_cast<int>(names.size()), 0, kind == "v"});
+      groups.push_back(FeatureGroup{group, static_cast<int>(names.size()), 0, kind == "v", frames});
     }
     ++groups.back().channels;
     names.push_back(line.substr(t1 + 1, t2 - t1 - 1));

@@ -155,8 +155,16 @@ Experiment Experiment::from_config(const Config& config) {
   const auto protocol_node = root.child("protocol");
   auto protocol = builtin_protocols().build(protocol_node);
   auto model_node = root.child("model");
-  // Built once with a nominal input so every model option is read and checked now, not at fold 1.
-  builtin_models().build(model_node, ModelSpec{});
+  // Every model option and input group is read and checked now, against the names the preprocessing will
+  // produce, before any frame is read; shapes are checked when the fold's model is built for the features.
+  {
+    ModelSpec names_only;
+    names_only.check_only = true;
+    names_only.inputs.clear();
+    for (const auto& out : pipeline->options().outputs) names_only.inputs.push_back(InputSpec{out, {}, false});
+    names_only.inputs_where = "preprocess.outputs at " + root.child("preprocess").where("outputs");
+    builtin_models().build(model_node, names_only);
+  }
   auto train = TrainerOptions::from_config(root.child("train"));
   // A typo anywhere else is reported before the dataset touches the disk.
   config.check_all_used({"dataset"});
@@ -231,7 +239,14 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
   // Variant copies go after the base samples the folds index; copies[i] lists sample i's copies.
   const std::size_t n_samples = features.size();
   const auto copies = append_variants(features, st.variants, st.dataset->samples(), ctx);
-  const ModelSpec spec{features.channels, features.height, features.width, labels.num_classes()};
+  ModelSpec spec;
+  spec.inputs.clear();
+  for (const auto& [name, shape] : feature_group_shapes(features)) {
+    const FeatureGroup* g = features.group(name);
+    spec.inputs.push_back(InputSpec{name, shape, g && g->vector_field});
+  }
+  spec.num_classes = labels.num_classes();
+  spec.inputs_where = "preprocess.outputs at " + st.config.root().child("preprocess").where("outputs");
   const Trainer trainer(st.train);
 
   ExperimentResult result;
@@ -253,7 +268,10 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
       // folds ran before (resume gives the same numbers as an uninterrupted run).
       const auto seed = derive_seed(ctx.seed, fold.name);
       torch::manual_seed(seed);
-      auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, spec));
+      // A multi-task model's AU head covers the AUs coded in this fold's training samples only.
+      ModelSpec fold_spec = spec;
+      fold_spec.num_action_units = static_cast<std::int64_t>(training_action_units(features, fold.train).size());
+      auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, fold_spec));
       n_params = count_parameters(*model);
       // Copies of this fold's training samples only: never of its validation or test samples.
       auto train = fold.train;

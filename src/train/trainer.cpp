@@ -14,7 +14,9 @@
 #include <mer/core/error.hpp>
 #include <mer/core/log.hpp>
 #include <mer/core/rng.hpp>
+#include <mer/meta/action_units.hpp>
 #include <mer/models/classifier.hpp>
+#include <mer/train/losses.hpp>
 
 #include <ATen/Context.h>
 #include <torch/cuda.h>
@@ -95,6 +97,17 @@ void set_threads(const RunContext& ctx) {
   torch::set_num_threads(ctx.threads);
 }
 
+// "flow [2x28x28], strain [1x28x28]" for messages.
+std::string describe_groups(const FeatureSet& f) {
+  std::string out;
+  for (const auto& [name, shape] : feature_group_shapes(f)) {
+    out += (out.empty() ? "" : ", ") + name + " [";
+    for (std::size_t k = 0; k < shape.size(); ++k) out += (k ? "x" : "") + std::to_string(shape[k]);
+    out += "]";
+  }
+  return out;
+}
+
 // Checks that every sample in `indices` exists and has an input of the FeatureSet's declared size.
 void check_inputs(const FeatureSet& f, const std::vector<std::size_t>& indices, const char* what) {
   MER_CHECK(f.channels > 0 && f.height > 0 && f.width > 0, ValueError, "FeatureSet has no input shape (",
@@ -118,13 +131,43 @@ void check_labels(const FeatureSet& f, const std::vector<std::size_t>& indices, 
   }
 }
 
-// [n, C, H, W] float batch of features.inputs[idx[0..n)] on `device`.
-torch::Tensor input_batch(const FeatureSet& f, const std::size_t* idx, std::size_t n, const torch::Device& device) {
+// The groups a batch is cut into: every group of the FeatureSet (one "input" group covering all channels
+// for a set built without groups), with its per-sample shape.
+struct GroupSlice {
+  std::string name;
+  std::int64_t first = 0, channels = 0;
+  std::vector<std::int64_t> shape;  // per sample
+};
+
+std::vector<GroupSlice> group_slices(const FeatureSet& f) {
+  std::vector<GroupSlice> out;
+  for (const auto& [name, shape] : feature_group_shapes(f)) {
+    const FeatureGroup* g = f.group(name);
+    out.push_back({name, g ? g->first_channel : 0, g ? g->channels : f.channels, shape});
+  }
+  return out;
+}
+
+// [n, C, H, W] float batch of features.inputs[idx[0..n)]: every group stacked as the cache stores them.
+torch::Tensor stacked_batch(const FeatureSet& f, const std::size_t* idx, std::size_t n) {
   auto x = torch::empty({static_cast<std::int64_t>(n), f.channels, f.height, f.width}, torch::kFloat);
   float* dst = x.data_ptr<float>();
   const std::size_t size = f.sample_size();
   for (std::size_t k = 0; k < n; ++k) std::memcpy(dst + k * size, f.inputs[idx[k]].data(), size * sizeof(float));
-  return x.to(device);
+  return x;
+}
+
+// The model's groups cut from a stacked batch: image groups [n, C, H, W], sequences [n, T, C, H, W].
+NamedInputs split_groups(const torch::Tensor& x, const std::vector<GroupSlice>& slices,
+                         const std::vector<std::string>& wanted) {
+  NamedInputs out;
+  for (const auto& g : slices) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), g.name) == wanted.end()) continue;
+    std::vector<std::int64_t> shape = {x.size(0)};
+    shape.insert(shape.end(), g.shape.begin(), g.shape.end());
+    out.emplace_back(g.name, x.narrow(1, g.first, g.channels).reshape(shape));
+  }
+  return out;
 }
 
 torch::Tensor label_batch(const FeatureSet& f, const std::size_t* idx, std::size_t n, const torch::Device& device) {
@@ -134,76 +177,104 @@ torch::Tensor label_batch(const FeatureSet& f, const std::size_t* idx, std::size
   return y.to(device);
 }
 
-// Inverse class frequency on the training indices, scaled so the classes present average 1 (the scale
-// cancels in the weighted mean; it only keeps the numbers readable).
-//
-// A class with no training sample gets weight 0. For the training objective the value is irrelevant —
-// no training target ever selects it — and 0 avoids the infinite 1/0. It does matter for the validation
-// loss, which uses the same weights so that train and val losses are the same objective: a val sample of
-// a class the model never saw is left out of val_loss (it still counts in val_accuracy). Its loss only
-// grows as training pushes that logit down, whatever the model learns, and would bias anything that
-// watches val_loss towards early epochs.
-std::vector<float> inverse_frequency_weights(const FeatureSet& f, const std::vector<std::size_t>& train,
-                                             std::int64_t num_classes) {
-  std::vector<double> counts(static_cast<std::size_t>(num_classes), 0.0);
-  for (const std::size_t i : train) counts[static_cast<std::size_t>(f.samples[i].label)] += 1.0;
-  double sum = 0.0;
-  int present = 0;
-  for (const double c : counts) {
-    if (c > 0) {
-      sum += 1.0 / c;
-      ++present;
-    }
-  }
-  std::vector<float> w(counts.size(), 0.0f);
-  for (std::size_t k = 0; k < counts.size(); ++k) {
-    if (counts[k] > 0) w[k] = static_cast<float>((1.0 / counts[k]) / (sum / present));
-  }
-  return w;
-}
+// Everything a fit needs to turn sample indices into model inputs and loss targets.
+struct Batcher {
+  const FeatureSet& f;
+  std::vector<GroupSlice> slices;
+  std::vector<std::string> wanted;
+  std::vector<int> au_vocabulary;  // empty: no AU targets
+  torch::Device device;
 
-// Per-sample cross-entropy terms and their weights; the loss is sum(terms) / sum(weights), which is
-// LibTorch's weighted "mean" reduction, kept apart so epochs can be aggregated exactly across batches.
-struct LossParts {
-  torch::Tensor weighted_sum, weight_sum;
+  NamedInputs inputs(const std::size_t* idx, std::size_t n, const Augmenter* augment, std::mt19937_64* rng) const {
+    auto x = stacked_batch(f, idx, n);
+    if (augment) x = (*augment)(x, *rng);
+    return split_groups(x.to(device), slices, wanted);
+  }
+  LossTargets targets(const std::size_t* idx, std::size_t n) const {
+    LossTargets t;
+    t.labels = label_batch(f, idx, n, device);
+    if (!au_vocabulary.empty()) {
+      const auto a = static_cast<std::int64_t>(au_vocabulary.size());
+      auto values = torch::zeros({static_cast<std::int64_t>(n), a});
+      auto known = torch::zeros({static_cast<std::int64_t>(n)}, torch::kBool);
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto target = action_unit_targets(f.samples[idx[k]].action_units, au_vocabulary);
+        known[static_cast<std::int64_t>(k)] = target.known;
+        values[static_cast<std::int64_t>(k)] = torch::tensor(target.values);
+      }
+      t.action_units = values.to(device);
+      t.action_units_known = known.to(device);
+    }
+    return t;
+  }
 };
 
-LossParts cross_entropy_parts(const torch::Tensor& logits, const torch::Tensor& labels,
-                              const std::optional<torch::Tensor>& class_weights) {
-  namespace F = torch::nn::functional;
-  auto per_sample = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));
-  if (!class_weights) {
-    return {per_sample.sum(), torch::full({}, static_cast<double>(labels.size(0)), logits.options())};
+// The objective: the sum over losses of weight × (weighted sum / weight sum). `sums` accumulates each
+// term's two parts across batches (on the device, read once per epoch), so epoch figures are exact.
+struct Objective {
+  std::vector<std::shared_ptr<Loss>> losses;
+  torch::Tensor batch(const ModelOutput& out, const LossTargets& t, std::vector<torch::Tensor>* sums) const {
+    torch::Tensor total;
+    for (std::size_t k = 0; k < losses.size(); ++k) {
+      const auto v = losses[k]->compute(out, t);
+      if (sums) {
+        (*sums)[2 * k] += v.weighted_sum.detach().to(torch::kDouble);
+        (*sums)[2 * k + 1] += v.weight_sum.detach().to(torch::kDouble);
+      }
+      // A term with no weight in this batch (e.g. no readable AU cell) adds nothing.
+      const auto term = losses[k]->weight * v.weighted_sum / v.weight_sum.clamp_min(1e-12);
+      total = total.defined() ? total + term : term;
+    }
+    return total;
   }
-  auto w = class_weights->index_select(0, labels);
-  return {(per_sample * w).sum(), w.sum()};
-}
+  std::vector<torch::Tensor> zero_sums(const torch::Device& device) const {
+    std::vector<torch::Tensor> s;
+    for (std::size_t k = 0; k < 2 * losses.size(); ++k)
+      s.push_back(torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device)));
+    return s;
+  }
+  // The epoch's value from accumulated sums; nullopt when every term had zero weight (e.g. a validation
+  // set made only of classes never trained on, under class weights: see inverse_frequency_weights).
+  std::optional<double> value(const std::vector<torch::Tensor>& sums,
+                              std::vector<std::pair<std::string, double>>* terms) const {
+    double total = 0;
+    bool any = false;
+    for (std::size_t k = 0; k < losses.size(); ++k) {
+      const double w = sums[2 * k + 1].item<double>();
+      if (w <= 0) continue;
+      const double term = sums[2 * k].item<double>() / w;
+      if (terms) terms->emplace_back(losses[k]->name, term);
+      total += losses[k]->weight * term;
+      any = true;
+    }
+    return any ? std::optional<double>(total) : std::nullopt;
+  }
+};
 
 struct Split {
   double loss = 0, accuracy = 0;
   bool loss_defined = true;
 };
 
-Split evaluate(Classifier& model, const FeatureSet& f, const std::vector<std::size_t>& indices, int batch_size,
-               const std::optional<torch::Tensor>& class_weights, const torch::Device& device) {
+Split evaluate(Classifier& model, const Batcher& batcher, const Objective& objective,
+               const std::vector<std::size_t>& indices, int batch_size) {
   torch::NoGradGuard no_grad;
   model.eval();
-  double weighted = 0, weights = 0;
+  for (auto& l : objective.losses) l->eval();
+  auto sums = objective.zero_sums(batcher.device);
   std::int64_t correct = 0;
   for (std::size_t b = 0; b < indices.size(); b += static_cast<std::size_t>(batch_size)) {
     const std::size_t n = std::min(indices.size() - b, static_cast<std::size_t>(batch_size));
-    const auto x = input_batch(f, indices.data() + b, n, device);
-    const auto y = label_batch(f, indices.data() + b, n, device);
-    const auto logits = model.forward(x);
-    const auto parts = cross_entropy_parts(logits, y, class_weights);
-    weighted += parts.weighted_sum.item<double>();
-    weights += parts.weight_sum.item<double>();
-    correct += logits.argmax(1).eq(y).sum().item<std::int64_t>();
+    const auto out = model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr));
+    const auto t = batcher.targets(indices.data() + b, n);
+    objective.batch(out, t, &sums);
+    correct += out.logits.argmax(1).eq(t.labels).sum().item<std::int64_t>();
   }
   Split s;
   s.accuracy = static_cast<double>(correct) / static_cast<double>(indices.size());
-  s.loss_defined = weights > 0;
-  s.loss = s.loss_defined ? weighted / weights : 0.0;
+  const auto v = objective.value(sums, nullptr);
+  s.loss_defined = v.has_value();
+  s.loss = v.value_or(0.0);
   return s;
 }
 
@@ -252,8 +323,27 @@ TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
     bad_option(node, "weight_decay", "a finite number >= 0", str(o.weight_decay));
   }
   o.class_weighted_loss = node.get<bool>("class_weighted_loss", o.class_weighted_loss);
+  o.losses = node.items("losses");
+  with_context("reading train.losses", [&] { check_losses(o.losses); });
   o.augment = AugmentOptions::from_config(node.child("augment"));
   return o;
+}
+
+std::vector<int> training_action_units(const FeatureSet& features, const std::vector<std::size_t>& train) {
+  std::vector<const std::string*> cells;
+  for (const std::size_t i : train)
+    if (i < features.samples.size()) cells.push_back(&features.samples[i].action_units);
+  return action_unit_vocabulary(cells);
+}
+
+std::vector<std::pair<std::string, std::vector<std::int64_t>>> feature_group_shapes(const FeatureSet& f) {
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> out;
+  if (f.groups.empty()) {
+    out.emplace_back("input", std::vector<std::int64_t>{f.channels, f.height, f.width});
+    return out;
+  }
+  for (const auto& g : f.groups) out.emplace_back(g.name, f.group_shape(g));
+  return out;
 }
 
 std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& train,
@@ -274,41 +364,58 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
   const Augmenter augmenter(options_.augment, features);
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
+  Batcher batcher{features, group_slices(features), model.input_names(), {}, device};
 
   return torch_boundary("training", [&] {
     torch::manual_seed(seed);
     model.to(device);
 
-    // The model's output width is the class count; asking it (eval mode, no grad: no state changes, no
-    // random draws) also checks the features' shape against the model before any training happens.
-    std::int64_t num_classes = 0;
+    // One sample through the model (eval mode, no grad: no state changes, no random draws) checks the
+    // features against the model before any training and tells the output widths the losses need.
+    LossContext loss_ctx;
     {
       torch::NoGradGuard no_grad;
       model.eval();
       const auto probe = with_context(
-          detail::concat("checking the features (", features.channels, "x", features.height, "x", features.width,
-                         ") against the model"),
-          [&] { return model.forward(input_batch(features, train.data(), 1, device)); });
-      MER_CHECK(probe.dim() == 2 && probe.size(0) == 1, InternalError, "the model returned logits of shape ",
-                probe.sizes(), " for one sample, expected [1, num_classes]");
-      num_classes = probe.size(1);
+          "checking the features (" + describe_groups(features) + ") against the model",
+          [&] { return model.forward(batcher.inputs(train.data(), 1, nullptr, nullptr)); });
+      MER_CHECK(probe.logits.dim() == 2 && probe.logits.size(0) == 1, InternalError, "the model returned logits of shape ",
+                probe.logits.sizes(), " for one sample, expected [1, num_classes]");
+      loss_ctx.num_classes = probe.logits.size(1);
+      loss_ctx.output_widths["logits"] = loss_ctx.num_classes;
+      for (const auto& [name, t] : probe.aux) loss_ctx.output_widths[name] = t.dim() >= 2 ? t.size(1) : 1;
     }
-    check_labels(features, train, num_classes);
-    check_labels(features, val, num_classes);
-
-    std::optional<torch::Tensor> class_weights;
-    if (options_.class_weighted_loss) {
-      const auto w = inverse_frequency_weights(features, train, num_classes);
-      class_weights = torch::tensor(w, torch::kFloat).to(device);
+    check_labels(features, train, loss_ctx.num_classes);
+    check_labels(features, val, loss_ctx.num_classes);
+    loss_ctx.class_counts.assign(static_cast<std::size_t>(loss_ctx.num_classes), 0.0);
+    for (const std::size_t i : train) loss_ctx.class_counts[static_cast<std::size_t>(features.samples[i].label)] += 1;
+    if (const auto au = loss_ctx.output_widths.find("au"); au != loss_ctx.output_widths.end()) {
+      batcher.au_vocabulary = training_action_units(features, train);
+      MER_CHECK(static_cast<std::int64_t>(batcher.au_vocabulary.size()) == au->second, ValueError,
+                "the model's 'au' output has ", au->second, " units but the training samples code ",
+                batcher.au_vocabulary.size(), " action units; build the model with training_action_units()");
     }
 
+    Objective objective;
+    const auto default_loss = Config::from_string(
+        options_.class_weighted_loss ? "{type: cross_entropy, class_weighted: true}" : "{type: cross_entropy}",
+        "default loss");
+    const auto nodes = options_.losses.empty() ? std::vector<ConfigNode>{default_loss.root()} : options_.losses;
+    for (const auto& node : nodes) {
+      objective.losses.push_back(std::shared_ptr<Loss>(builtin_losses().build(node, loss_ctx)));
+      objective.losses.back()->to(device);
+    }
+
+    auto parameters = model.parameters();
+    for (const auto& l : objective.losses)
+      for (const auto& p : l->parameters()) parameters.push_back(p);
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     if (options_.optimizer == "adam") {
       optimizer = std::make_unique<torch::optim::Adam>(
-          model.parameters(), torch::optim::AdamOptions(options_.lr).weight_decay(options_.weight_decay));
+          parameters, torch::optim::AdamOptions(options_.lr).weight_decay(options_.weight_decay));
     } else if (options_.optimizer == "sgd") {
       optimizer = std::make_unique<torch::optim::SGD>(
-          model.parameters(),
+          parameters,
           torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
     } else {
       throw ValueError(detail::concat("unknown optimizer '", options_.optimizer, "' (known: adam, sgd)"));
@@ -326,33 +433,32 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       // dropout masks, and the draws of epoch e are the same whatever ran before.
       std::mt19937_64 augment_rng(derive_seed(seed, "trainer/augment/epoch" + std::to_string(epoch)));
       model.train();
-      // Accumulated on the device and read once per epoch: a .item() per batch would synchronise a GPU.
-      auto weighted = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
-      auto weights = torch::zeros_like(weighted);
+      for (auto& l : objective.losses) l->train();
+      auto sums = objective.zero_sums(device);
       auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(device));
       for (std::size_t b = 0; b < order.size(); b += batch_size) {
         const std::size_t n = std::min(order.size() - b, batch_size);
         // Training batches only: evaluate() and predict() read the features as they are.
-        const auto x = augmenter(input_batch(features, order.data() + b, n, device), augment_rng);
-        const auto y = label_batch(features, order.data() + b, n, device);
+        const auto x = batcher.inputs(order.data() + b, n, &augmenter, &augment_rng);
+        const auto t = batcher.targets(order.data() + b, n);
         optimizer->zero_grad();
-        const auto logits = model.forward(x);
-        const auto parts = cross_entropy_parts(logits, y, class_weights);
-        (parts.weighted_sum / parts.weight_sum).backward();
+        const auto out = model.forward(x);
+        objective.batch(out, t, &sums).backward();
         optimizer->step();
-        weighted += parts.weighted_sum.detach().to(torch::kDouble);
-        weights += parts.weight_sum.detach().to(torch::kDouble);
-        correct += logits.detach().argmax(1).eq(y).sum();
+        correct += out.logits.detach().argmax(1).eq(t.labels).sum();
       }
 
       EpochLog log;
       log.epoch = epoch;
       // Running figures over the epoch, in training mode (dropout on, weights moving), as is customary;
       // an exact post-epoch pass over the training set would double the cost.
-      log.train_loss = weighted.item<double>() / weights.item<double>();
+      const auto train_loss = objective.value(sums, &log.train_terms);
+      log.train_loss = train_loss.value_or(std::numeric_limits<double>::quiet_NaN());
       log.train_accuracy = static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(order.size());
+      MER_CHECK(std::isfinite(log.train_loss), DataError, "the training loss became ", log.train_loss, " in epoch ",
+                epoch, " (lower train.lr, or check the features for NaN or huge values)");
       if (!val.empty()) {
-        const auto v = evaluate(model, features, val, options_.batch_size, class_weights, device);
+        const auto v = evaluate(model, batcher, objective, val, options_.batch_size);
         log.val_accuracy = v.accuracy;
         if (v.loss_defined) {
           log.val_loss = v.loss;
@@ -378,6 +484,7 @@ std::vector<std::vector<float>> Trainer::predict(Classifier& model, const Featur
   check_inputs(features, indices, "prediction");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device};
   return torch_boundary("predicting", [&] {
     model.to(device);
     model.eval();
@@ -387,7 +494,7 @@ std::vector<std::vector<float>> Trainer::predict(Classifier& model, const Featur
     const auto batch_size = static_cast<std::size_t>(options_.batch_size);
     for (std::size_t b = 0; b < indices.size(); b += batch_size) {
       const std::size_t n = std::min(indices.size() - b, batch_size);
-      const auto logits = model.forward(input_batch(features, indices.data() + b, n, device));
+      const auto logits = model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr)).logits;
       MER_CHECK(logits.dim() == 2 && logits.size(0) == static_cast<std::int64_t>(n), InternalError,
                 "the model returned logits of shape ", logits.sizes(), " for ", n, " samples");
       const auto probs = torch::softmax(logits, 1).to(torch::kCPU, torch::kFloat).contiguous();

@@ -193,14 +193,15 @@ TEST(STSTNet, BuiltFromYamlThroughTheRegistry) {
   auto model = builtin_models().build(config.root().child("model"), spec);
   auto* net = dynamic_cast<STSTNetImpl*>(model.get());
   ASSERT_NE(net, nullptr);
+  EXPECT_EQ(net->input_names(), std::vector<std::string>{"input"});
   EXPECT_DOUBLE_EQ(net->options().dropout(), 0.3);
   EXPECT_TRUE(net->options().batch_norm());
   EXPECT_EQ(net->options().num_classes(), 5);
   EXPECT_EQ(count_parameters(*net), 1683 + 2 * 401);
-  EXPECT_EQ(model->forward(torch::randn({2, 3, 28, 28})).sizes(), torch::IntArrayRef({2, 5}));
+  EXPECT_EQ(net->forward(torch::randn({2, 3, 28, 28})).sizes(), torch::IntArrayRef({2, 5}));
+  EXPECT_EQ(model->forward(NamedInputs{{"input", torch::randn({2, 3, 28, 28})}}).logits.sizes(), torch::IntArrayRef({2, 5}));
   EXPECT_CONTAINS(config.dump(), "batch_norm: true");  // the default is recorded in the resolved config
   EXPECT_NO_THROW(config.check_all_used());
-  EXPECT_EQ(builtin_models().names(), std::vector<std::string>{"ststnet"});
 }
 
 TEST(STSTNet, BatchNormCanBeSwitchedOffInYaml) {
@@ -219,12 +220,41 @@ TEST(STSTNet, DropoutOutOfRangeIsAConfigErrorAtItsLine) {
   EXPECT_THROW(builtin_models().build(negative.root().child("model"), ModelSpec{}), ConfigError);
 }
 
-TEST(STSTNet, NonSquareInputIsAValueError) {
+TEST(STSTNet, NonSquareInputIsAConfigError) {
   const auto config = Config::from_string("model: {type: ststnet}");
-  ModelSpec spec;
-  spec.width = 32;
-  const auto msg = error_message<ValueError>([&] { builtin_models().build(config.root().child("model"), spec); });
+  const auto msg = error_message<ConfigError>(
+      [&] { builtin_models().build(config.root().child("model"), ModelSpec::image(3, 28, 32, 3)); });
   EXPECT_CONTAINS(msg, "28x32");
+}
+
+TEST(STSTNet, StacksTheNamedGroupsInTheOrderGiven) {
+  const auto config = Config::from_string("model: {type: ststnet, inputs: [strain, flow]}");
+  ModelSpec spec;
+  spec.inputs = {{"apex", {1, 28, 28}, false}, {"flow", {2, 28, 28}, true}, {"strain", {1, 28, 28}, false}};
+  auto model = builtin_models().build(config.root().child("model"), spec);
+  EXPECT_EQ(model->input_names(), (std::vector<std::string>{"strain", "flow"}));
+  auto* net = dynamic_cast<STSTNetImpl*>(model.get());
+  ASSERT_NE(net, nullptr);
+  EXPECT_EQ(net->options().in_channels(), 3);
+  // The stacked input is strain then flow: the same tensor fed directly gives the same logits.
+  torch::manual_seed(1);
+  const auto flow = torch::randn({2, 2, 28, 28}), strain = torch::randn({2, 1, 28, 28});
+  model->eval();
+  const auto named = model->forward(NamedInputs{{"apex", torch::zeros({2, 1, 28, 28})}, {"flow", flow}, {"strain", strain}});
+  EXPECT_TRUE(torch::equal(named.logits, net->forward(torch::cat({strain, flow}, 1))));
+}
+
+TEST(STSTNet, AnInputGroupThePreprocessingDoesNotProduceIsAConfigErrorNamingBothLines) {
+  const auto config = Config::from_string("model:\n  type: ststnet\n  inputs: [flow, stain]\n", "exp.yaml");
+  ModelSpec spec;
+  spec.check_only = true;
+  spec.inputs = {{"flow", {}, true}, {"strain", {}, false}};
+  spec.inputs_where = "preprocess.outputs at exp.yaml:9";
+  const auto msg = error_message<ConfigError>([&] { builtin_models().build(config.root().child("model"), spec); });
+  EXPECT_CONTAINS(msg, "exp.yaml:3");
+  EXPECT_CONTAINS(msg, "'stain'");
+  EXPECT_CONTAINS(msg, "exp.yaml:9");
+  EXPECT_CONTAINS(msg, "did you mean 'strain'?");
 }
 
 TEST(STSTNet, MisspelledTypeSuggestsTheKnownModel) {

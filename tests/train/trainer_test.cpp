@@ -249,7 +249,7 @@ TEST_F(TrainerTest, RejectsBadIndicesAndShapes) {
 }
 
 // Logits are a parameter vector, whatever the input: the loss of each class is known in closed form.
-class FixedLogits : public Classifier {
+class FixedLogits : public ImageClassifier {
  public:
   explicit FixedLogits(std::vector<float> logits) { bias = register_parameter("bias", torch::tensor(logits)); }
   torch::Tensor forward(torch::Tensor x) override { return bias.unsqueeze(0).expand({x.size(0), bias.size(0)}); }
@@ -294,7 +294,7 @@ TEST_F(TrainerTest, ClassWeightsAreInverseFrequencyAndIgnoreUnseenClasses) {
 
 // Class 0's logit is the sample's mean input, the others 0; the one parameter gets no gradient, so SGD
 // leaves the model exactly as it is and every figure the Trainer reports is a function of the inputs it fed.
-class MeanLogit : public Classifier {
+class MeanLogit : public ImageClassifier {
  public:
   MeanLogit() { unused = register_parameter("unused", torch::zeros({1})); }
   torch::Tensor forward(torch::Tensor x) override {

@@ -60,7 +60,7 @@ class ConfigNode {
   bool has(const std::string& key) const;
 
   /// Optional value with a default; the default is recorded into the document.
-  /// Supported T: bool, int, int64_t, uint64_t, double, std::string, and std::vector of int, double,
+  /// Supported T: bool, int, int64_t, uint64_t, double, std::string, and std::vector of int, int64_t, double,
   /// std::string. A value of the wrong type throws ConfigError naming file:line, key and expected type.
   template <class T>
   T get(const std::string& key, const T& fallback) const;

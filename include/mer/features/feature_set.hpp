@@ -3,6 +3,7 @@
 /// The hand-over between preprocessing (OpenCV) and learning (LibTorch); depends on neither.
 #include <mer/meta/sample.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct FeatureGroup {
   /// The channels are (u, v) pairs of a displacement field (from CV_32FC2 entries): a horizontal flip must
   /// negate u, a rotation must rotate the vectors.
   bool vector_field = false;
+  /// A sequence output (a clip) of this many frames, stored frame after frame (each frame's channels in
+  /// turn): the model sees it as [T, channels / T, H, W]. 0 for a single image.
+  int frames = 0;
 };
 
 struct FeatureSet {
@@ -30,6 +34,11 @@ struct FeatureSet {
 
   std::size_t size() const { return samples.size(); }
   std::size_t sample_size() const { return static_cast<std::size_t>(channels) * height * width; }
+  /// Per-sample shape of group `g` as a model sees it: {C, H, W}, or {T, C, H, W} for a sequence.
+  std::vector<std::int64_t> group_shape(const FeatureGroup& g) const {
+    if (g.frames > 0) return {g.frames, g.channels / g.frames, height, width};
+    return {g.channels, height, width};
+  }
   /// The group called `name`, or nullptr.
   const FeatureGroup* group(const std::string& name) const {
     for (const auto& g : groups) {

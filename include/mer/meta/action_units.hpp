@@ -64,4 +64,16 @@ ActionUnits parse_action_units(const std::string& cell);
 /// their trimmed text.
 std::string to_string(const ActionUnits& aus);
 
+/// Targets for action-unit detection (multi-task heads). The vocabulary is the AU numbers that occur in
+/// at least `min_count` of the given samples' cells — callers pass a fold's training samples only, so the
+/// test subject's annotations never shape the model. A sample's target for AU k is 1 when k occurs in
+/// its cell (in any alternative: the coder saw it in one of them) and 0 otherwise; a cell that cannot be
+/// read completely ("?", NULL, broken) gives no target (`known` false) and is left out of the AU loss.
+std::vector<int> action_unit_vocabulary(const std::vector<const std::string*>& cells, int min_count = 1);
+struct ActionUnitTargets {
+  std::vector<float> values;  ///< one per vocabulary entry
+  bool known = false;
+};
+ActionUnitTargets action_unit_targets(const std::string& cell, const std::vector<int>& vocabulary);
+
 }  // namespace mer

@@ -1,19 +1,59 @@
 #pragma once
 /// Classifier: the interface every recognition network implements (LibTorch).
+///
+/// A model takes the batch's input groups by name, each [N, ...group shape] (an image group [N, C, H, W],
+/// a clip [N, T, C, H, W]), and returns emotion logits plus named auxiliary outputs that configured losses
+/// consume (`au` logits for multi-label action units, `embedding` for metric losses, `domain` logits).
 #include <mer/models/model.hpp>
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace mer {
+
+/// The batch's input groups in pipeline order.
+using NamedInputs = std::vector<std::pair<std::string, torch::Tensor>>;
+
+/// The tensor of group `name`; ValueError naming the groups present when it is missing.
+const torch::Tensor& input(const NamedInputs& inputs, const std::string& name);
+
+struct ModelOutput {
+  torch::Tensor logits;                         ///< [N, num_classes]
+  std::map<std::string, torch::Tensor> aux;     ///< e.g. "au" [N, A], "embedding" [N, D]
+};
 
 class Classifier : public torch::nn::Module {
  public:
-  /// x: [N, C, H, W] float → logits [N, num_classes].
+  virtual ModelOutput forward(const NamedInputs& inputs) = 0;
+  /// The groups this model reads (the Trainer assembles only these); empty = every group.
+  const std::vector<std::string>& input_names() const { return input_names_; }
+  void set_input_names(std::vector<std::string> names) { input_names_ = std::move(names); }
+
+ private:
+  std::vector<std::string> input_names_;
+};
+
+/// A network on one C×H×W tensor: its input groups (input_names(), or every group given) concatenated
+/// along channels in that order. Most published MER networks are of this kind (STSTNet's u, v, strain).
+class ImageClassifier : public Classifier {
+ public:
+  using Classifier::forward;
+  ModelOutput forward(const NamedInputs& inputs) override;
+  /// x: [N, C, H, W] → logits [N, num_classes].
   virtual torch::Tensor forward(torch::Tensor x) = 0;
 };
 
 /// Number of trainable parameters.
 std::int64_t count_parameters(const torch::nn::Module& module);
+
+/// Checks a network's input tensor: `dims` sizes, -1 accepting any (the batch size is always free), e.g.
+/// {-1, 3, 28, 28}. ValueError "<model> expects input [N, 3, 28, 28], got [..]" otherwise, so a shape
+/// mistake never surfaces as an unexplained LibTorch error deep inside a layer.
+void expect_shape(const torch::Tensor& x, const std::string& model, const std::vector<std::int64_t>& dims);
 
 }  // namespace mer

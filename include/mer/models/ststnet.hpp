@@ -7,6 +7,7 @@
 ///
 ///   model:
 ///     type: ststnet
+///     inputs: [flow, strain]   # groups stacked along channels (default: every pipeline output)
 ///     batch_norm: true
 ///     dropout: 0.5
 #include <mer/core/config.hpp>
@@ -35,11 +36,13 @@ struct STSTNetOptions {
   TORCH_ARG(double, dropout) = 0.5;
 
  public:  // TORCH_ARG leaves the access at private.
-  /// Reads batch_norm and dropout; channels, classes and size come from `spec`.
+  /// Reads inputs, batch_norm and dropout; channels, classes and size come from `spec`.
   static STSTNetOptions from_config(const ConfigNode& node, const ModelSpec& spec);
+  /// The groups stacked into the input (from `inputs`).
+  std::vector<std::string> inputs;
 };
 
-class STSTNetImpl : public Classifier {
+class STSTNetImpl : public ImageClassifier {
  public:
   explicit STSTNetImpl(const STSTNetOptions& options = {});
   torch::Tensor forward(torch::Tensor x) override;

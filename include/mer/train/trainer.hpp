@@ -10,7 +10,11 @@
 ///     momentum: 0.9          # sgd only
 ///     weight_decay: 0.0
 ///     class_weighted_loss: false   # inverse-frequency weights from the training fold
+///     losses: [{type: cross_entropy}, {type: bce_au, weight: 0.5}]   # see <mer/train/losses.hpp>
 ///     augment: {hflip: 0.5, rotate_deg: 10}   # training batches only; see <mer/train/augment.hpp>
+///
+/// The model sees the features' groups by name (see <mer/models/classifier.hpp>): image groups as
+/// [N, C, H, W], sequence groups as [N, T, C, H, W]. Augmentation transforms the groups together.
 #include <mer/core/config.hpp>
 #include <mer/core/run_context.hpp>
 #include <mer/features/feature_set.hpp>
@@ -34,6 +38,9 @@ struct TrainerOptions {
   double momentum = 0.9;
   double weight_decay = 0.0;
   bool class_weighted_loss = false;
+  /// Weighted losses summed into the objective (<mer/train/losses.hpp>); empty = one cross_entropy,
+  /// class-weighted when class_weighted_loss is set.
+  std::vector<ConfigNode> losses;
   /// Random augmentation of training batches (off by default); never applied to validation or prediction.
   AugmentOptions augment;
   static TrainerOptions from_config(const ConfigNode& node);
@@ -43,7 +50,17 @@ struct EpochLog {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0;
   std::optional<double> val_loss, val_accuracy;  ///< only when a validation set is given
+  /// Each configured loss term (unweighted) over the epoch's training batches, by loss type.
+  std::vector<std::pair<std::string, double>> train_terms;
 };
+
+/// The action-unit vocabulary a fold's multi-task model is built for: AU numbers occurring in at least one
+/// readable AU cell of the training samples `train` (never the test subject's). Empty when there are none.
+std::vector<int> training_action_units(const FeatureSet& features, const std::vector<std::size_t>& train);
+
+/// Per-sample input shapes of the features' groups (one group "input" when the set has none), as models
+/// are built for them.
+std::vector<std::pair<std::string, std::vector<std::int64_t>>> feature_group_shapes(const FeatureSet& features);
 
 class Trainer {
  public:

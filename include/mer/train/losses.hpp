@@ -1,0 +1,78 @@
+#pragma once
+/// Training losses, built by name and summed with weights by the Trainer:
+///
+///   train:
+///     losses:
+///       - {type: cross_entropy, label_smoothing: 0.1, class_weighted: true}
+///       - {type: bce_au, weight: 0.5}                 # on the model's "au" output
+///       - {type: center, weight: 0.01}                # on "embedding"
+///
+/// Absent `losses`: one cross_entropy (class-weighted when train.class_weighted_loss is true).
+///
+/// Every loss returns a weighted sum over the batch and the sum of the weights, so epochs aggregate
+/// exactly across batches and the training objective and the validation loss are the same function.
+/// Class weights and class frequencies come from the training fold only.
+///
+///   cross_entropy  label_smoothing (0), class_weighted (false: inverse class frequency, see trainer.cpp)
+///   focal          gamma (2), alpha: none | class_balanced (effective numbers, beta 0.999) (lin2017focal,
+///                  cui2019class)
+///   bce_au         BCE-with-logits on output "au" against the samples' AU targets; unreadable cells are
+///                  left out; pos_weighted (false): positives weighted by negatives/positives per AU
+///   center         on "embedding": mean squared distance to a learned centre per class (wen2016discriminative)
+///   triplet        on "embedding": batch-hard triplets, margin (0.3) (hermans2017defense)
+///   contrastive    on "embedding": all pairs, margin (1.0); positives pulled, negatives pushed past it
+///   arcface        on "embedding": additive angular margin (0.5) at scale (30) over a learned class
+///                  matrix (deng2019arcface)
+///   cosface        on "embedding": additive cosine margin (0.35) at scale (30) (wang2018cosface)
+/// Each takes `weight` (1) and `output` (its default above: "logits", "au" or "embedding").
+#include <mer/core/config.hpp>
+#include <mer/core/registry.hpp>
+#include <mer/models/classifier.hpp>
+
+#include <torch/nn/module.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mer {
+
+/// What a batch's samples are: class indices [N] (long); AU targets [N, A] and which rows are known [N]
+/// (bool), defined only when the model has an AU head.
+struct LossTargets {
+  torch::Tensor labels;
+  torch::Tensor action_units, action_units_known;
+};
+
+/// What a loss may know when it is built: the training fold's class counts and the model's output widths.
+struct LossContext {
+  std::int64_t num_classes = 0;
+  std::vector<double> class_counts;  ///< training fold, per class
+  std::map<std::string, std::int64_t> output_widths;  ///< "logits" and every aux output
+};
+
+struct LossValue {
+  torch::Tensor weighted_sum, weight_sum;  ///< the loss is weighted_sum / weight_sum
+};
+
+class Loss : public torch::nn::Module {
+ public:
+  /// Which model output it reads ("logits", "au", "embedding").
+  std::string output;
+  double weight = 1.0;
+  std::string name;
+  virtual LossValue compute(const ModelOutput& out, const LossTargets& targets) = 0;
+  /// The output it reads; ValueError naming the loss and the outputs present when missing.
+  const torch::Tensor& read(const ModelOutput& out) const;
+};
+
+using LossRegistry = Registry<Loss, const LossContext&>;
+const LossRegistry& builtin_losses();
+
+/// Reads and checks `train.losses` without building (no fold is known yet): unknown types, bad options.
+void check_losses(const std::vector<ConfigNode>& nodes);
+
+/// Inverse class frequency over the counts, scaled so the classes present average 1; absent classes 0.
+std::vector<float> inverse_frequency_weights(const std::vector<double>& counts);
+
+}  // namespace mer

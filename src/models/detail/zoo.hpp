@@ -1,0 +1,18 @@
+#pragma once
+// How register.cpp assembles the model registry from the presets and the families.
+#include <mer/models/model.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mer::detail {
+
+/// Published networks (presets.cpp).
+void register_presets(ModelRegistry& registry, std::map<std::string, ModelInfo>& info);
+/// single_stream, multi_stream, cascaded, multi_task (families.cpp).
+void register_families(ModelRegistry& registry, std::map<std::string, ModelInfo>& info);
+/// "a, b, c".
+std::string fmt_names(const std::vector<std::string>& names);
+
+}  // namespace mer::detail
