@@ -365,7 +365,7 @@ TransformerImpl::TransformerImpl(const TransformerOptions& o) : options(o) {
             ") must be a multiple of heads (", o.heads(), ")");
   if (o.max_tokens() > 0) position = register_parameter("position", 0.02 * torch::randn({1, o.max_tokens(), o.dim()}));
   for (std::int64_t l = 0; l < o.depth(); ++l) {
-    const auto p = "layer" + std::to_string(l) + ".";
+    const auto p = "layer" + std::to_string(l) + "_";
     norm1.push_back(register_module(p + "norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim()}))));
     qkv.push_back(register_module(p + "qkv", torch::nn::Linear(o.dim(), 3 * o.dim())));
     proj.push_back(register_module(p + "proj", torch::nn::Linear(o.dim(), o.dim())));

@@ -54,3 +54,50 @@ std::int64_t count_parameters(const torch::nn::Module& module) {
 }
 
 }  // namespace mer
+
+namespace mer {
+
+namespace {
+
+void describe_tree(const torch::nn::Module& m, const std::string& path, int depth, std::string& out) {
+  std::int64_t own = 0;
+  for (const auto& p : m.parameters(/*recurse=*/false))
+    if (p.requires_grad()) own += p.numel();
+  const std::int64_t total = count_parameters(m);
+  out += fmt::format("{:<44} {:<22} {:>12}{}\n", std::string(static_cast<std::size_t>(2 * depth), ' ') + (path.empty() ? "(model)" : path),
+                     m.name().substr(m.name().rfind("::") == std::string::npos ? 0 : m.name().rfind("::") + 2), total,
+                     own > 0 && own != total ? fmt::format("  (own {})", own) : std::string());
+  for (const auto& child : m.named_children()) describe_tree(*child.value(), child.key(), depth + 1, out);
+}
+
+std::string shape_of(const torch::Tensor& t) {
+  std::vector<std::string> dims = {"N"};
+  for (std::int64_t d = 1; d < t.dim(); ++d) dims.push_back(std::to_string(t.size(d)));
+  return fmt::format("[{}]", fmt::join(dims, ", "));
+}
+
+}  // namespace
+
+std::string describe_model(Classifier& model, const ModelSpec& spec) {
+  std::string out = fmt::format("{:<44} {:<22} {:>12}\n", "module", "type", "parameters");
+  describe_tree(model, "", 0, out);
+  out += "\ninputs:  " + spec.describe_inputs() + "\n";
+  if (!model.input_names().empty()) out += fmt::format("reads:   {}\n", fmt::join(model.input_names(), ", "));
+  NamedInputs x;
+  for (const auto& in : spec.inputs) {
+    std::vector<std::int64_t> shape = {2};
+    shape.insert(shape.end(), in.shape.begin(), in.shape.end());
+    x.emplace_back(in.name, torch::randn(shape));
+  }
+  torch::NoGradGuard no_grad;
+  const bool training = model.is_training();
+  model.eval();
+  const auto y = model.forward(x);
+  model.train(training);
+  out += "outputs: logits " + shape_of(y.logits);
+  for (const auto& [name, t] : y.aux) out += ", " + name + " " + shape_of(t);
+  out += fmt::format("\ntrainable parameters: {}\n", count_parameters(model));
+  return out;
+}
+
+}  // namespace mer

@@ -25,7 +25,15 @@ void add_list(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"models", "stages", "datasets", "protocols", "metrics"}));
   cmd->callback([which] {
-    if (*which == "models") print_registry(builtin_models());
+    if (*which == "models") {
+      // Parameter counts are computed by building each model at its reference input (3 classes).
+      std::printf("%-16s %-14s %-26s %13s  %s\n", "model", "family", "reference input", "parameters", "description");
+      for (const auto& n : builtin_models().names()) {
+        const auto& info = builtin_model_info(n);
+        std::printf("%-16s %-14s %-26s %13lld  %s\n", n.c_str(), info.family.c_str(), info.spec.describe_inputs().c_str(),
+                    static_cast<long long>(reference_parameters(n)), builtin_models().help(n).c_str());
+      }
+    }
     else if (*which == "stages") print_registry(all_stages());
     else if (*which == "datasets") print_registry(builtin_datasets());
     else if (*which == "protocols") print_registry(builtin_protocols());

@@ -18,6 +18,7 @@ void add_data(CLI::App& app);
 void add_spot(CLI::App& app);
 void add_config(CLI::App& app);
 void add_list(CLI::App& app);
+void add_model(CLI::App& app);
 void add_version(CLI::App& app);
 void add_preprocess(CLI::App& app);
 void add_cache(CLI::App& app);

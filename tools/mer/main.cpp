@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   mer::cli::add_spot(app);
   mer::cli::add_config(app);
   mer::cli::add_list(app);
+  mer::cli::add_model(app);
   mer::cli::add_version(app);
   mer::cli::add_preprocess(app);
   mer::cli::add_cache(app);

@@ -57,3 +57,12 @@ std::int64_t count_parameters(const torch::nn::Module& module);
 void expect_shape(const torch::Tensor& x, const std::string& model, const std::vector<std::int64_t>& dims);
 
 }  // namespace mer
+
+namespace mer {
+
+/// The model as a tree, one line per module: its path (as in checkpoints), type and trainable
+/// parameters, then the outputs of one forward pass (eval mode, a batch of 2 random inputs of `spec`'s
+/// shapes) — what `mer model summary` prints.
+std::string describe_model(Classifier& model, const ModelSpec& spec);
+
+}  // namespace mer
