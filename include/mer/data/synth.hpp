@@ -57,4 +57,21 @@ struct SynthReport {
 /// failures. Output is deterministic for a given seed and media.
 SynthReport synthesize_casme2(const SynthOptions& options, const RunContext& ctx);
 
+/// The MEGC2019 composite in its three native layouts under options.out: CASME2/ (colour JPEG,
+/// CASME2-coding-20140508.xlsx), SAMM/ (greyscale JPEG, 5-digit frame numbers, SAMM_Micro_FACS_Codes_v2.xlsx
+/// with its preamble) and SMIC/ (SMIC_all_raw/HS BMP frames in emotion folders), one clip per row of the
+/// official list (subjects, names, per-source class balance), motions as in synthesize_casme2 (negative
+/// alternates the disgust and repression motions). configs/megc2019.yaml runs on it with MER_DATA_ROOT =
+/// options.out. subjects, clips_per_subject and emotions are not used; face sizes follow the frame sizes.
+struct Megc2019SynthOptions {
+  /// 0: all 442 rows; else about this many, keeping each (source, class) group's share (then run with
+  /// --set dataset.on_missing=skip).
+  int samples = 0;
+  /// The sources' own frame sizes (CASME II and SMIC-HS 640x480, SAMM 2040x1088) instead of 320x240 /
+  /// 400x300.
+  bool real_sizes = false;
+};
+SynthReport synthesize_megc2019(const SynthOptions& options, const Megc2019SynthOptions& composite,
+                                const RunContext& ctx);
+
 }  // namespace mer

@@ -46,7 +46,7 @@ const std::vector<PersonSource>& person_sources();
 
 /// Finds the first `count` distinct people in `media_dir` (person_sources() order, portraits and
 /// group-photo faces interleaved) and prepares their faces. Throws DataError saying how many people
-/// are available when there are fewer than `count`.
+/// are available when there are fewer than `count`. count -1: every person the media holds.
 std::vector<SynthFace> load_people(const std::filesystem::path& media_dir, const std::filesystem::path& landmark_model,
                                    int count, int face_size);
 
@@ -85,6 +85,9 @@ struct ClipPlan {
 /// Plans the clips of subject `subject_index` (0-based): names unique within the subject, emotions
 /// round-robin over options.emotions from a subject-dependent start, frames, amplitudes, head motion.
 std::vector<ClipPlan> plan_subject(const SynthOptions& options, int subject_index);
+/// Draws everything random about a clip whose subject, name, emotion and seed are set: frames (onset in
+/// [first_onset, last_onset]), amplitude, bump jitter, head motion, gain, and AUs matching the emotion.
+void draw_clip(ClipPlan& plan, const SynthOptions& options, int first_onset, int last_onset);
 
 /// The bumps of the plan's emotion placed on a face's 68 landmarks (sigma = plan.sigma_factor *
 /// face_width, weights jittered by plan.bump_gain).

@@ -1,4 +1,6 @@
-#include "support/xlsx_writer.hpp"
+#include <mer/meta/xlsx_writer.hpp>
+
+#include <mer/core/error.hpp>
 
 #include <mer/meta/table.hpp>
 
@@ -10,7 +12,7 @@
 #include <regex>
 #include <stdexcept>
 
-namespace mer::test {
+namespace mer {
 namespace fs = std::filesystem;
 
 namespace {
@@ -85,7 +87,7 @@ std::map<std::string, std::string> xlsx_parts(const std::vector<XlsxSheet>& shee
   for (std::size_t k = 0; k < sheets.size(); ++k) {
     const auto& sheet = sheets[k];
     if (!sheet.lines.empty() && sheet.lines.size() != sheet.rows.size())
-      throw std::runtime_error("xlsx_parts: sheet '" + sheet.name + "' has " + std::to_string(sheet.rows.size()) +
+      throw ValueError("xlsx_parts: sheet '" + sheet.name + "' has " + std::to_string(sheet.rows.size()) +
                                " rows but " + std::to_string(sheet.lines.size()) + " row numbers");
     std::string data;
     for (std::size_t r = 0; r < sheet.rows.size(); ++r) {
@@ -144,7 +146,7 @@ void write_zip(const fs::path& file, const std::map<std::string, std::string>& p
   int code = 0;
   zip_t* zip = zip_open(file.string().c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
   if (!zip)
-    throw std::runtime_error("write_zip: cannot create " + file.string() + " (libzip error " + std::to_string(code) +
+    throw IoError("write_zip: cannot create " + file.string() + " (libzip error " + std::to_string(code) +
                              ")");
   for (const auto& [name, bytes] : parts) {
     // libzip reads the data only in zip_close, so it gets its own copy to free.
@@ -156,13 +158,13 @@ void write_zip(const fs::path& file, const std::map<std::string, std::string>& p
       if (source) zip_source_free(source);
       else std::free(copy);
       zip_discard(zip);
-      throw std::runtime_error("write_zip: cannot add " + name + " to " + file.string() + ": " + error);
+      throw IoError("write_zip: cannot add " + name + " to " + file.string() + ": " + error);
     }
   }
   if (zip_close(zip) != 0) {
     const std::string error = zip_strerror(zip);
     zip_discard(zip);
-    throw std::runtime_error("write_zip: cannot write " + file.string() + ": " + error);
+    throw IoError("write_zip: cannot write " + file.string() + ": " + error);
   }
 }
 
@@ -175,9 +177,9 @@ XlsxSheet sheet_from_csv(const fs::path& csv, const std::string& name) {
   for (std::size_t r = 0; r < table.rows.size(); ++r)
     for (const auto& cell : table.rows[r])
       if (cell.find('\n') != std::string::npos)
-        throw std::runtime_error("sheet_from_csv: " + table.where(r) +
+        throw DataError("sheet_from_csv: " + table.where(r) +
                                  " has a cell spanning lines; CSV lines would no longer be sheet rows");
   return XlsxSheet{name, table.rows, table.lines};
 }
 
-}  // namespace mer::test
+}  // namespace mer
