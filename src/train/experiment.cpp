@@ -4,6 +4,7 @@
 #include <mer/core/version.hpp>
 #include <mer/data/dataset.hpp>
 #include <mer/eval/folds.hpp>
+#include <mer/eval/megc_log.hpp>
 #include <mer/io/atomic_file.hpp>
 #include <mer/meta/table.hpp>
 #include <mer/models/classifier.hpp>
@@ -24,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <unordered_map>
 
 namespace mer {
@@ -303,6 +305,12 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
   }
   progress.finish();
   run_dir.write("predictions.csv", predictions_to_csv(all, labels.classes()));
+  // A composite's predictions also go out in the MEGC2019 organisers' log format.
+  {
+    std::set<std::string> sources;
+    for (const auto& p : all) sources.insert(source_of(p.sample_id));
+    if (sources.size() > 1) run_dir.write("megc2019_log.txt", megc_log(all));
+  }
 
   auto scores = score_predictions(all, labels.classes());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <mer/eval/megc_log.hpp>
 #include <mer/train/experiment.hpp>
 
 namespace mer::cli {
@@ -18,8 +19,18 @@ void add_eval(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--run-dir", *run_dir, "Run folder for a new evaluation (default: timestamped)");
   auto* rerun = cmd->add_option("--run", *run, "Re-score the predictions of this finished run folder");
+  auto megc = std::make_shared<std::string>();
+  auto* log = cmd->add_option("--megc-log", *megc,
+                              "Score a MEGC2019 prediction log (per subject '<db> <subject>', then '<file> <truth> "
+                              "<prediction>'), pooled and per database");
   config->excludes(rerun);
-  cmd->callback([args, protocol, run, run_dir] {
+  log->excludes(config);
+  log->excludes(rerun);
+  cmd->callback([args, protocol, run, run_dir, megc] {
+    if (!megc->empty()) {
+      print_scores(score_megc_log(*megc), *megc);
+      return;
+    }
     if (!run->empty()) {
       print_scores(rescore_run(*run), *run);
       return;

@@ -30,6 +30,11 @@ void add_synth(CLI::App& app) {
   cmd->add_option("--subjects", o->subjects, "Number of subjects (distinct real people)")->capture_default_str();
   cmd->add_option("--clips-per-subject", o->clips_per_subject, "Clips per subject")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  // Difficulty: smaller motions, more sensor noise and head motion make the task harder.
+  cmd->add_option("--min-amplitude", o->min_amplitude, "Smallest peak displacement of a clip, px")->capture_default_str();
+  cmd->add_option("--max-amplitude", o->max_amplitude, "Largest peak displacement of a clip, px")->capture_default_str();
+  cmd->add_option("--noise", o->noise, "Sensor noise std. dev., grey levels")->capture_default_str();
+  cmd->add_option("--head-motion", o->head_motion, "Largest head drift over a clip, px")->capture_default_str();
   cmd->add_option("--media", *media, "Fetched faces (default: $MER_MEDIA_CACHE or ~/.cache/mer/media)");
   cmd->add_option("-j,--threads", *threads, "Worker threads (0: all cores)");
   cmd->callback([o, threads, media, layout, composite] {

@@ -45,7 +45,8 @@ void print_scores(const RunScores& s, const std::filesystem::path& run_dir) {
     std::printf("%-14s %8lld %9s %7s %7s\n", s.classes[c].c_str(), static_cast<long long>(pc.support),
                 f3(pc.precision).c_str(), f3(pc.recall).c_str(), f3(pc.f1).c_str());
   }
-  std::printf("report: %s  (summary.md, metrics.json, confusion.png, predictions.csv)\n", run_dir.string().c_str());
+  if (std::filesystem::is_directory(run_dir))
+    std::printf("report: %s  (summary.md, metrics.json, confusion.png, predictions.csv)\n", run_dir.string().c_str());
 }
 
 void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, const std::string& run_dir_arg) {

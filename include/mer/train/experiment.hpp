@@ -76,7 +76,8 @@ class Experiment {
   std::string resolved_config() const;
 
   /// Runs into `run_dir`: writes config.resolved.yaml and env.json first, resumes folds whose
-  /// folds/<fold>.csv exists, then predictions.csv, metrics.json, summary.md, confusion.png, skipped.csv.
+  /// folds/<fold>.csv exists, then predictions.csv, metrics.json, summary.md, confusion.png, skipped.csv,
+  /// and for a composite (predictions from several sources) megc2019_log.txt (<mer/eval/megc_log.hpp>).
   ExperimentResult run(const RunDir& run_dir, const RunContext& ctx) const;
 
  private:
