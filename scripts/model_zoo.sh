@@ -20,16 +20,16 @@ base=$PWD/configs/_base_
 # row | preprocessing | model (configs/_base_/preprocess, configs/_base_/models)
 rows=(
   "ststnet|ststnet_flow|ststnet"
-  "off_apexnet|ststnet_flow|off_apexnet"
-  "off_apexnet_meb|ststnet_flow|off_apexnet_meb"
-  "dual_inception|ststnet_flow|dual_inception"
-  "rcn_a|ststnet_flow|rcn_a"
-  "tscnn|apex_flow_rois|tscnn"
   "geme|ststnet_flow|geme"
+  "tscnn|apex_flow_strain|tscnn"
   "graph_tcn|ststnet_flow|graph_tcn"
-  "capsule|apex_flow_rois|capsule"
+  "off_apexnet_meb|ststnet_flow|off_apexnet_meb"
+  "capsule|apex_flow_strain|capsule"
+  "off_apexnet|ststnet_flow|off_apexnet"
   "elrcn|tim_clip|elrcn"
   "c3d_cbam|tim_clip|c3d_cbam"
+  "dual_inception|ststnet_flow|dual_inception"
+  "rcn_a|ststnet_flow|rcn_a"
 )
 echo "| row | preprocessing | model | parameters | UF1 | UAR | accuracy | seconds |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -238,6 +238,23 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
             " skipped; see skipped.csv in ", run_dir.path().string(), ")");
 
   const auto folds = st.protocol->folds(features.samples, ctx.seed);
+  {
+    // Every class must be trainable somewhere; the folds' class counts are logged so uneven splits show.
+    std::vector<int> trained(static_cast<std::size_t>(labels.num_classes()), 0);
+    for (const auto& fold : folds) {
+      std::vector<int> test_counts(trained.size(), 0);
+      for (const auto i : fold.train) ++trained[static_cast<std::size_t>(features.samples[i].label)];
+      for (const auto i : fold.test) ++test_counts[static_cast<std::size_t>(features.samples[i].label)];
+      std::string counts;
+      for (std::size_t c = 0; c < trained.size(); ++c) counts += fmt::format("{}{} {}", c ? ", " : "", labels.classes()[c], test_counts[c]);
+      logger()->debug("fold {}: {} train, {} val, {} test ({})", fold.name, fold.train.size(), fold.val.size(),
+                      fold.test.size(), counts);
+    }
+    for (std::size_t c = 0; c < trained.size(); ++c)
+      MER_CHECK(trained[c] > 0, DataError, "class '", labels.classes()[c], "' has no training sample in any fold of protocol ",
+                st.protocol_name, "; drop it from the label map or use another protocol");
+    logger()->info("{}: {} folds", st.protocol_name, folds.size());
+  }
   // Variant copies go after the base samples the folds index; copies[i] lists sample i's copies.
   const std::size_t n_samples = features.size();
   const auto copies = append_variants(features, st.variants, st.dataset->samples(), ctx);
@@ -283,7 +300,25 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
                        train.size() - fold.train.size());
       }
       const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx);
-      // Last-epoch model: the test subject plays no part in choosing it.
+      // The fit's selected epoch (the last, or the best on the training side's validation subjects): the
+      // test subject plays no part in choosing it. Its history goes beside its predictions.
+      {
+        nlohmann::json h;
+        for (const auto& e : history) {
+          nlohmann::json row = {{"epoch", e.epoch}, {"lr", e.lr}, {"train_loss", e.train_loss},
+                                {"train_accuracy", e.train_accuracy}};
+          if (e.val_loss) row["val_loss"] = *e.val_loss;
+          if (e.val_accuracy) row["val_accuracy"] = *e.val_accuracy;
+          if (e.val_uf1) row["val_uf1"] = *e.val_uf1;
+          for (const auto& [name, v] : e.train_terms) row["train_" + name] = v;
+          h["history"].push_back(row);
+          if (e.selected) h["selected_epoch"] = e.epoch;
+        }
+        h["epochs_run"] = history.size();
+        h["train_samples"] = train.size();
+        h["val_samples"] = fold.val.size();
+        run_dir.write(file.substr(0, file.size() - 4) + ".json", h.dump(1) + "\n");
+      }
       const auto probs = trainer.predict(*model, features, fold.test, ctx);
       std::vector<Prediction> preds;
       int correct = 0;
@@ -320,12 +355,18 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
   info.skipped = skipped;
   info.facts = {
       "dataset: " + st.dataset->name() + ", " + std::to_string(n_samples) + " samples, " +
-          std::to_string(folds.size()) + " subjects, classes: " + fmt::format("{}", fmt::join(labels.classes(), ", ")),
+          std::to_string(folds.size()) + " folds, classes: " + fmt::format("{}", fmt::join(labels.classes(), ", ")),
       "input: " + fmt::format("{}", fmt::join(features.channel_names, ", ")) + " at " + std::to_string(features.height) +
           "x" + std::to_string(features.width) + " (preprocessing " + st.pipeline->fingerprint().substr(0, 12) + ", " +
           std::to_string(features.cache_hits) + " samples from cache)",
       "model: " + st.model_type + " (" + std::to_string(n_params) + " parameters), fresh per fold",
-      "training: " + std::to_string(st.train.epochs) + " epochs (fixed budget, last epoch used), batch " +
+      "training: " + std::to_string(st.train.epochs) + " epochs " +
+          (st.train.select == "last" && st.train.patience == 0
+               ? std::string("(fixed budget, last epoch used)")
+               : "(epoch chosen by " + st.train.select +
+                     (st.train.patience > 0 ? ", early stopping patience " + std::to_string(st.train.patience) : std::string()) +
+                     " on validation subjects of the training side; see folds/*.json)") +
+          ", batch " +
           std::to_string(st.train.batch_size) + ", " + st.train.optimizer + " lr " + fmt::format("{}", st.train.lr),
       "seed " + std::to_string(ctx.seed) + ", " + std::to_string(ctx.threads) + " threads, " + ctx.device +
           ", libmer " + version() + " (" + git_commit() + ")",

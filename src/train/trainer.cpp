@@ -14,6 +14,7 @@
 #include <mer/core/error.hpp>
 #include <mer/core/log.hpp>
 #include <mer/core/rng.hpp>
+#include <mer/eval/metrics.hpp>
 #include <mer/meta/action_units.hpp>
 #include <mer/models/classifier.hpp>
 #include <mer/train/losses.hpp>
@@ -36,7 +37,7 @@ namespace mer {
 
 namespace {
 
-const std::vector<std::string> kOptimizers = {"adam", "sgd"};
+const std::vector<std::string> kOptimizers = {"adam", "adamw", "sgd", "rmsprop"};
 
 [[noreturn]] void bad_option(const ConfigNode& node, const std::string& key, const std::string& expected,
                              const std::string& got) {
@@ -254,6 +255,7 @@ struct Objective {
 struct Split {
   double loss = 0, accuracy = 0;
   bool loss_defined = true;
+  std::optional<double> uf1;
 };
 
 Split evaluate(Classifier& model, const Batcher& batcher, const Objective& objective,
@@ -262,20 +264,44 @@ Split evaluate(Classifier& model, const Batcher& batcher, const Objective& objec
   model.eval();
   for (auto& l : objective.losses) l->eval();
   auto sums = objective.zero_sums(batcher.device);
-  std::int64_t correct = 0;
+  std::int64_t correct = 0, classes = 0;
+  std::vector<int> truth, predicted;
   for (std::size_t b = 0; b < indices.size(); b += static_cast<std::size_t>(batch_size)) {
     const std::size_t n = std::min(indices.size() - b, static_cast<std::size_t>(batch_size));
     const auto out = model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr));
     const auto t = batcher.targets(indices.data() + b, n);
     objective.batch(out, t, &sums);
-    correct += out.logits.argmax(1).eq(t.labels).sum().item<std::int64_t>();
+    const auto pred = out.logits.argmax(1);
+    correct += pred.eq(t.labels).sum().item<std::int64_t>();
+    classes = out.logits.size(1);
+    const auto p = pred.to(torch::kCPU), y = t.labels.to(torch::kCPU);
+    for (std::int64_t k = 0; k < p.size(0); ++k) {
+      predicted.push_back(static_cast<int>(p[k].item<std::int64_t>()));
+      truth.push_back(static_cast<int>(y[k].item<std::int64_t>()));
+    }
   }
   Split s;
+  s.uf1 = uf1(confusion_matrix(truth, predicted, static_cast<int>(classes)));
   s.accuracy = static_cast<double>(correct) / static_cast<double>(indices.size());
   const auto v = objective.value(sums, nullptr);
   s.loss_defined = v.has_value();
   s.loss = v.value_or(0.0);
   return s;
+}
+
+// '*' matches any run of characters (parameter names are dotted paths: "backbone.layer1.conv.weight").
+bool glob_match(const char* p, const char* s) {
+  if (*p == '\0') return *s == '\0';
+  if (*p == '*') return glob_match(p + 1, s) || (*s != '\0' && glob_match(p, s + 1));
+  return *s == *p && glob_match(p + 1, s + 1);
+}
+
+template <class Opt, class Options>
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<std::vector<torch::Tensor>>& groups,
+                                                        const Options& options) {
+  std::vector<torch::optim::OptimizerParamGroup> pg;
+  for (const auto& g : groups) pg.emplace_back(g, std::make_unique<Options>(options));
+  return std::make_unique<Opt>(pg, options);
 }
 
 // LibTorch errors are not libmer's: turn them into mer errors at this boundary, keeping the message
@@ -290,6 +316,37 @@ auto torch_boundary(const char* what, F&& f) -> decltype(f()) {
 }
 
 }  // namespace
+
+constexpr double kPi = 3.14159265358979323846;
+
+double TrainerOptions::lr_at(int epoch, int step, int steps_per_epoch) const {
+  const auto& sc = scheduler;
+  const int spe = std::max(1, steps_per_epoch);
+  // Position in epochs, counting from 0 at the first step.
+  const double t = (epoch - 1) + static_cast<double>(step) / spe;
+  if (sc.type == "onecycle") {
+    // Cosine up from lr / div_factor to lr over pct_start of the run, then down to lr / (div · final_div).
+    const double total = static_cast<double>(epochs), up = sc.pct_start * total;
+    const double lo = lr / sc.div_factor, end = lo / sc.final_div_factor;
+    const auto cosine = [](double from, double to, double x) { return to + (from - to) * 0.5 * (1 + std::cos(kPi * x)); };
+    return t < up ? cosine(lo, lr, t / up) : cosine(lr, end, (t - up) / std::max(1e-12, total - up));
+  }
+  if (sc.warmup_epochs > 0 && t < sc.warmup_epochs) return lr * (t + 1.0 / spe) / sc.warmup_epochs;
+  const int e = epoch - 1;  // epochs completed before this one
+  if (sc.type == "step") return lr * std::pow(sc.gamma, e / sc.step_size);
+  if (sc.type == "multistep") {
+    int passed = 0;
+    for (const int m : sc.milestones) passed += e >= m;
+    return lr * std::pow(sc.gamma, passed);
+  }
+  if (sc.type == "exponential") return lr * std::pow(sc.gamma, e);
+  if (sc.type == "cosine") {
+    const double span = std::max(1, epochs - sc.warmup_epochs);
+    const double x = std::clamp((e - sc.warmup_epochs) / span, 0.0, 1.0);
+    return sc.min_lr + (lr - sc.min_lr) * 0.5 * (1 + std::cos(kPi * x));
+  }
+  return lr;
+}
 
 TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
   TrainerOptions o;
@@ -314,15 +371,59 @@ TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
   o.momentum = node.get<double>("momentum", o.momentum);
   // Momentum >= 1 makes SGD's velocity grow without bound.
   if (!(o.momentum >= 0 && o.momentum < 1)) bad_option(node, "momentum", "in [0, 1)", str(o.momentum));
-  if (momentum_written && o.optimizer != "sgd") {
-    logger()->warn("{}: '{}' only affects sgd; the {} optimizer ignores it", node.where("momentum"),
+  if (momentum_written && o.optimizer != "sgd" && o.optimizer != "rmsprop") {
+    logger()->warn("{}: '{}' only affects sgd and rmsprop; the {} optimizer ignores it", node.where("momentum"),
                    node.key_path("momentum"), o.optimizer);
   }
+  o.nesterov = node.get<bool>("nesterov", o.nesterov);
+  if (o.nesterov && (o.optimizer != "sgd" || o.momentum <= 0))
+    bad_option(node, "nesterov", "used with optimizer sgd and momentum > 0", o.optimizer);
   o.weight_decay = node.get<double>("weight_decay", o.weight_decay);
   if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay))) {
     bad_option(node, "weight_decay", "a finite number >= 0", str(o.weight_decay));
   }
   o.class_weighted_loss = node.get<bool>("class_weighted_loss", o.class_weighted_loss);
+  if (node.has("scheduler")) {
+    const auto sn = node.child("scheduler");
+    auto& sc = o.scheduler;
+    sc.type = sn.get_choice("type", sc.type, {"none", "step", "multistep", "exponential", "cosine", "onecycle"});
+    if (sc.type == "step") sc.step_size = sn.get<int>("step_size", sc.step_size);
+    if (sc.type == "multistep") sc.milestones = sn.get<std::vector<int>>("milestones", sc.milestones);
+    if (sc.type == "step" || sc.type == "multistep" || sc.type == "exponential") sc.gamma = sn.get<double>("gamma", sc.gamma);
+    if (sc.type == "cosine") sc.min_lr = sn.get<double>("min_lr", sc.min_lr);
+    if (sc.type == "onecycle") {
+      sc.pct_start = sn.get<double>("pct_start", sc.pct_start);
+      sc.div_factor = sn.get<double>("div_factor", sc.div_factor);
+      sc.final_div_factor = sn.get<double>("final_div_factor", sc.final_div_factor);
+      if (!(sc.pct_start > 0 && sc.pct_start < 1)) bad_option(sn, "pct_start", "in (0, 1)", str(sc.pct_start));
+      if (!(sc.div_factor >= 1 && sc.final_div_factor >= 1)) bad_option(sn, "div_factor", ">= 1 (and final_div_factor too)", str(sc.div_factor));
+    }
+    sc.warmup_epochs = sn.get<int>("warmup_epochs", sc.warmup_epochs);
+    if (sc.step_size <= 0) bad_option(sn, "step_size", "> 0", str(sc.step_size));
+    if (!(sc.gamma > 0 && sc.gamma <= 1)) bad_option(sn, "gamma", "in (0, 1]", str(sc.gamma));
+    if (!(sc.min_lr >= 0 && sc.min_lr < o.lr)) bad_option(sn, "min_lr", "in [0, train.lr)", str(sc.min_lr));
+    if (sc.warmup_epochs < 0 || sc.warmup_epochs >= o.epochs) bad_option(sn, "warmup_epochs", "in [0, epochs)", str(sc.warmup_epochs));
+    for (std::size_t i = 0; i < sc.milestones.size(); ++i)
+      if (sc.milestones[i] <= 0 || (i > 0 && sc.milestones[i] <= sc.milestones[i - 1]))
+        bad_option(sn, "milestones", "increasing epochs > 0", str(sc.milestones[i]));
+  }
+  o.clip_grad_norm = node.get<double>("clip_grad_norm", o.clip_grad_norm);
+  if (!(o.clip_grad_norm >= 0 && std::isfinite(o.clip_grad_norm))) bad_option(node, "clip_grad_norm", "a number >= 0", str(o.clip_grad_norm));
+  for (const auto& g : node.items("param_groups")) {
+    ParamGroup pg;
+    pg.params = g.required<std::string>("params");
+    pg.lr = g.required<double>("lr");
+    if (!(pg.lr >= 0 && std::isfinite(pg.lr))) bad_option(g, "lr", "a finite number >= 0", str(pg.lr));
+    o.param_groups.push_back(pg);
+  }
+  o.select = node.get_choice("select", o.select, {"last", "best_val_loss", "best_val_uf1"});
+  if (node.has("early_stopping")) {
+    const auto es = node.child("early_stopping");
+    o.patience = es.get<int>("patience", o.patience);
+    o.min_delta = es.get<double>("min_delta", o.min_delta);
+    if (o.patience < 0) bad_option(es, "patience", ">= 0", str(o.patience));
+    if (!(o.min_delta >= 0)) bad_option(es, "min_delta", ">= 0", str(o.min_delta));
+  }
   o.losses = node.items("losses");
   with_context("reading train.losses", [&] { check_losses(o.losses); });
   o.augment = AugmentOptions::from_config(node.child("augment"));
@@ -406,20 +507,75 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       objective.losses.back()->to(device);
     }
 
-    auto parameters = model.parameters();
-    for (const auto& l : objective.losses)
-      for (const auto& p : l->parameters()) parameters.push_back(p);
-    std::unique_ptr<torch::optim::Optimizer> optimizer;
-    if (options_.optimizer == "adam") {
-      optimizer = std::make_unique<torch::optim::Adam>(
-          parameters, torch::optim::AdamOptions(options_.lr).weight_decay(options_.weight_decay));
-    } else if (options_.optimizer == "sgd") {
-      optimizer = std::make_unique<torch::optim::SGD>(
-          parameters,
-          torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
-    } else {
-      throw ValueError(detail::concat("unknown optimizer '", options_.optimizer, "' (known: adam, sgd)"));
+    // Parameter groups: each configured pattern takes the matching parameters not taken yet, in order;
+    // the rest (and the losses' own parameters) train at train.lr. Scales are relative to train.lr, so the
+    // scheduler moves every group alike.
+    std::vector<std::vector<torch::Tensor>> groups(options_.param_groups.size() + 1);
+    std::vector<double> scales;
+    for (const auto& g : options_.param_groups) scales.push_back(g.lr / options_.lr);
+    scales.push_back(1.0);
+    std::vector<std::size_t> matched(options_.param_groups.size(), 0);
+    for (const auto& item : model.named_parameters()) {
+      std::size_t g = options_.param_groups.size();
+      for (std::size_t k = 0; k < options_.param_groups.size(); ++k)
+        if (glob_match(options_.param_groups[k].params.c_str(), item.key().c_str())) {
+          g = k;
+          break;
+        }
+      if (g < matched.size()) ++matched[g];
+      groups[g].push_back(item.value());
     }
+    for (std::size_t k = 0; k < matched.size(); ++k)
+      MER_CHECK(matched[k] > 0, ValueError, "train.param_groups[", k, "] params '", options_.param_groups[k].params,
+                "' matches no parameter of the model (see mer model summary for the names)");
+    for (const auto& l : objective.losses)
+      for (const auto& p : l->parameters()) groups.back().push_back(p);
+    std::vector<std::vector<torch::Tensor>> used;
+    std::vector<double> used_scales;
+    for (std::size_t k = 0; k < groups.size(); ++k)
+      if (!groups[k].empty()) used.push_back(groups[k]), used_scales.push_back(scales[k]);
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    const double wd = options_.weight_decay;
+    if (options_.optimizer == "adam") {
+      optimizer = make_optimizer<torch::optim::Adam>(used, torch::optim::AdamOptions(options_.lr).weight_decay(wd));
+    } else if (options_.optimizer == "adamw") {
+      optimizer = make_optimizer<torch::optim::AdamW>(used, torch::optim::AdamWOptions(options_.lr).weight_decay(wd));
+    } else if (options_.optimizer == "sgd") {
+      optimizer = make_optimizer<torch::optim::SGD>(
+          used, torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).nesterov(options_.nesterov).weight_decay(wd));
+    } else if (options_.optimizer == "rmsprop") {
+      optimizer = make_optimizer<torch::optim::RMSprop>(
+          used, torch::optim::RMSpropOptions(options_.lr).momentum(options_.momentum).weight_decay(wd));
+    } else {
+      throw ValueError(detail::concat("unknown optimizer '", options_.optimizer, "' (known: adam, adamw, sgd, rmsprop)"));
+    }
+    const auto set_lr = [&](double lr) {
+      auto& pgs = optimizer->param_groups();
+      for (std::size_t k = 0; k < pgs.size(); ++k) pgs[k].options().set_lr(lr * used_scales[k]);
+    };
+
+    // Model selection on the validation subjects, and early stopping on the same metric.
+    const bool by_uf1 = options_.select == "best_val_uf1";
+    const bool selecting = options_.select != "last";
+    MER_CHECK((!selecting && options_.patience == 0) || !val.empty(), ValueError, "train.select: ", options_.select,
+              options_.patience > 0 ? " and train.early_stopping" : "",
+              " choose the epoch on validation subjects, but this fold has none; set protocol.val_subjects or "
+              "protocol.val_fraction");
+    std::vector<torch::Tensor> best_state;
+    double best_metric = 0;
+    int best_epoch = 0, since_best = 0;
+    const auto snapshot = [&] {
+      best_state.clear();
+      torch::NoGradGuard g;
+      for (const auto& p : model.parameters()) best_state.push_back(p.detach().clone());
+      for (const auto& b : model.buffers()) best_state.push_back(b.detach().clone());
+    };
+    const auto restore = [&] {
+      torch::NoGradGuard g;
+      std::size_t k = 0;
+      for (auto& p : model.parameters()) p.copy_(best_state[k++]);
+      for (auto& b : model.buffers()) b.copy_(best_state[k++]);
+    };
 
     std::mt19937_64 shuffle_rng(derive_seed(seed, "trainer/shuffle"));
     std::vector<std::size_t> order = train;
@@ -436,20 +592,25 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       for (auto& l : objective.losses) l->train();
       auto sums = objective.zero_sums(device);
       auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(device));
+      const int steps = static_cast<int>((order.size() + batch_size - 1) / batch_size);
+      const double epoch_lr = options_.lr_at(epoch, 0, steps);
       for (std::size_t b = 0; b < order.size(); b += batch_size) {
         const std::size_t n = std::min(order.size() - b, batch_size);
+        set_lr(options_.lr_at(epoch, static_cast<int>(b / batch_size), steps));
         // Training batches only: evaluate() and predict() read the features as they are.
         const auto x = batcher.inputs(order.data() + b, n, &augmenter, &augment_rng);
         const auto t = batcher.targets(order.data() + b, n);
         optimizer->zero_grad();
         const auto out = model.forward(x);
         objective.batch(out, t, &sums).backward();
+        if (options_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), options_.clip_grad_norm);
         optimizer->step();
         correct += out.logits.detach().argmax(1).eq(t.labels).sum();
       }
 
       EpochLog log;
       log.epoch = epoch;
+      log.lr = epoch_lr;
       // Running figures over the epoch, in training mode (dropout on, weights moving), as is customary;
       // an exact post-epoch pass over the training set would double the cost.
       const auto train_loss = objective.value(sums, &log.train_terms);
@@ -460,6 +621,7 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       if (!val.empty()) {
         const auto v = evaluate(model, batcher, objective, val, options_.batch_size);
         log.val_accuracy = v.accuracy;
+        log.val_uf1 = v.uf1;
         if (v.loss_defined) {
           log.val_loss = v.loss;
         } else if (epoch == 1) {
@@ -473,7 +635,23 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
                                        : std::string());
       logs.push_back(log);
       if (on_epoch) on_epoch(log);
+      if (selecting || options_.patience > 0) {
+        // Higher is better for UF1, lower for loss; an undefined metric never counts as an improvement.
+        const std::optional<double> metric = by_uf1 ? log.val_uf1 : log.val_loss;
+        const double signed_metric = metric ? (by_uf1 ? *metric : -*metric) : -std::numeric_limits<double>::infinity();
+        if (best_epoch == 0 || signed_metric > best_metric + options_.min_delta) {
+          best_metric = signed_metric;
+          best_epoch = epoch;
+          since_best = 0;
+          if (selecting) snapshot();
+        } else if (++since_best >= options_.patience && options_.patience > 0) {
+          logger()->debug("early stopping after epoch {}: no improvement for {} epochs", epoch, since_best);
+          break;
+        }
+      }
     }
+    if (selecting && best_epoch > 0 && best_epoch != logs.back().epoch) restore();
+    logs[static_cast<std::size_t>((selecting ? best_epoch : logs.back().epoch) - 1)].selected = true;
     return logs;
   });
 }

@@ -77,12 +77,26 @@ TEST_F(ExperimentTest, TypoOutsideDatasetIsReportedBeforeTheDatasetIsRead) {
   }
 }
 
-TEST_F(ExperimentTest, PlannedProtocolIsRefusedClearly) {
+TEST_F(ExperimentTest, EveryProtocolRunsEndToEnd) {
+  // 3 subjects x 4 clips: lovo gives 12 folds, kfold (k 3, grouped by subject) 3, loso with a validation
+  // subject 3; every sample is predicted exactly once.
+  for (const auto& [protocol, folds] : std::vector<std::pair<std::string, std::size_t>>{
+           {"{type: lovo}", 12}, {"{type: kfold, k: 3}", 3}, {"{type: kfold, k: 4, group_by: none}", 4},
+           {"{type: loso, val_subjects: 1}", 3}}) {
+    SCOPED_TRACE(protocol);
+    const auto e = Experiment::from_config(config("", {"protocol=" + protocol, "train.epochs=1"}));
+    const auto run_dir = RunDir::at(dir_->path() / ("proto" + std::to_string(counter_++)));
+    const auto result = e.run(run_dir, e.runtime().context());
+    EXPECT_EQ(result.scores.folds.size(), folds);
+    EXPECT_EQ(result.scores.n_samples, 12);
+  }
+  // More folds than subjects is refused with the numbers.
+  const auto e = Experiment::from_config(config("", {"protocol={type: kfold, k: 5}"}));
   try {
-    Experiment::from_config(config("", {"protocol.type=lovo"}));
+    e.run(RunDir::at(dir_->path() / "proto_bad"), e.runtime().context());
     FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("not implemented yet"), std::string::npos) << e.what();
+  } catch (const ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("only 3 subjects"), std::string::npos) << err.what();
   }
 }
 

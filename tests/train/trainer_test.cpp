@@ -400,5 +400,134 @@ TEST(TrainerOptions, OutOfRangeValuesNameTheirKey) {
   }
 }
 
+TEST(TrainerSchedule, LearningRatesFollowTheirFormulas) {
+  TrainerOptions o;
+  o.lr = 0.1;
+  o.epochs = 10;
+  o.scheduler.type = "step";
+  o.scheduler.step_size = 2;
+  o.scheduler.gamma = 0.5;
+  EXPECT_DOUBLE_EQ(o.lr_at(1, 0, 4), 0.1);
+  EXPECT_DOUBLE_EQ(o.lr_at(2, 3, 4), 0.1);
+  EXPECT_DOUBLE_EQ(o.lr_at(3, 0, 4), 0.05);
+  EXPECT_DOUBLE_EQ(o.lr_at(5, 0, 4), 0.025);
+  o.scheduler.type = "multistep";
+  o.scheduler.milestones = {3, 7};
+  EXPECT_DOUBLE_EQ(o.lr_at(3, 0, 4), 0.1);   // two epochs done
+  EXPECT_DOUBLE_EQ(o.lr_at(4, 0, 4), 0.05);  // three done
+  EXPECT_DOUBLE_EQ(o.lr_at(8, 0, 4), 0.025);
+  o.scheduler.type = "exponential";
+  o.scheduler.gamma = 0.9;
+  EXPECT_NEAR(o.lr_at(4, 0, 4), 0.1 * 0.729, 1e-12);
+  o.scheduler.type = "cosine";
+  o.scheduler.min_lr = 0.0;
+  EXPECT_NEAR(o.lr_at(1, 0, 4), 0.1, 1e-12);
+  EXPECT_NEAR(o.lr_at(6, 0, 4), 0.05, 1e-12);  // half way: (1 + cos(pi/2)) / 2
+  o.scheduler.warmup_epochs = 2;               // linear warm-up, then cosine over the remaining 8
+  EXPECT_NEAR(o.lr_at(1, 0, 4), 0.1 * 0.25 / 2, 1e-12);
+  EXPECT_NEAR(o.lr_at(2, 3, 4), 0.1, 1e-12);
+  EXPECT_NEAR(o.lr_at(3, 0, 4), 0.1, 1e-12);
+  o.scheduler = {};
+  o.scheduler.type = "onecycle";
+  EXPECT_NEAR(o.lr_at(1, 0, 4), 0.1 / 25, 1e-12);  // starts at lr / div_factor
+  EXPECT_NEAR(o.lr_at(4, 0, 4), 0.1, 1e-12);       // peaks at pct_start = 0.3 of 10 epochs
+  EXPECT_LT(o.lr_at(10, 3, 4), 0.1 / 25);           // ends far below the start
+}
+
+TEST(TrainerSchedule, ConfigErrorsNameTheKey) {
+  const auto bad = [](const std::string& yaml) {
+    try {
+      TrainerOptions::from_config(Config::from_string(yaml, "t.yaml").root());
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_CONTAINS(bad("{scheduler: {type: cosin}}"), "cosine");
+  EXPECT_CONTAINS(bad("{scheduler: {type: step, gamma: 2}}"), "gamma");
+  EXPECT_CONTAINS(bad("{scheduler: {type: multistep, milestones: [5, 3]}}"), "milestones");
+  EXPECT_CONTAINS(bad("{optimizer: adam, nesterov: true}"), "nesterov");
+  EXPECT_CONTAINS(bad("{select: best_val_acc}"), "best_val_uf1");
+  EXPECT_CONTAINS(bad("{early_stopping: {patience: -1}}"), "patience");
+}
+
+TEST_F(TrainerTest, SelectsTheBestValidationEpochAndStopsEarly) {
+  TrainerOptions o = quick(12);
+  o.lr = 0.02;  // large enough that validation loss wanders
+  o.select = "best_val_loss";
+  const auto net = STSTNet(STSTNetOptions(3, 3));
+  torch::manual_seed(4);
+  auto model = STSTNet(STSTNetOptions(3, 3));
+  const auto logs = Trainer(o).fit(*model, features, train, val, 4, context());
+  ASSERT_EQ(logs.size(), 12u);
+  std::size_t best = 0, selected = 0, n_selected = 0;
+  for (std::size_t e = 0; e < logs.size(); ++e) {
+    if (*logs[e].val_loss < *logs[best].val_loss) best = e;
+    if (logs[e].selected) selected = e, ++n_selected;
+    EXPECT_TRUE(logs[e].val_uf1.has_value());
+  }
+  EXPECT_EQ(n_selected, 1u);
+  EXPECT_EQ(selected, best);
+  // The model returned is that epoch's: predicting the validation set again gives its accuracy.
+  EXPECT_NEAR(accuracy(Trainer(o).predict(*model, features, val, context()), features, val), *logs[best].val_accuracy, 1e-9);
+
+  // Early stopping with patience 2 stops two epochs after the last improvement. The same seed gives the
+  // same trajectory, so the full run says where that is.
+  TrainerOptions full = quick(25);
+  full.lr = 0.05;
+  torch::manual_seed(4);
+  auto reference = STSTNet(STSTNetOptions(3, 3));
+  const auto all = Trainer(full).fit(*reference, features, train, val, 4, context());
+  std::size_t expected = all.size(), since = 0;
+  double best_loss = *all[0].val_loss;
+  for (std::size_t e = 1; e < all.size(); ++e) {
+    if (*all[e].val_loss < best_loss) {
+      best_loss = *all[e].val_loss;
+      since = 0;
+    } else if (++since >= 2) {
+      expected = e + 1;
+      break;
+    }
+  }
+  TrainerOptions es = full;
+  es.patience = 2;
+  torch::manual_seed(4);
+  auto stopped = STSTNet(STSTNetOptions(3, 3));
+  const auto short_logs = Trainer(es).fit(*stopped, features, train, val, 4, context());
+  EXPECT_EQ(short_logs.size(), expected);
+  EXPECT_LT(expected, all.size()) << "the validation loss never stalled for 2 epochs; the test shows nothing";
+  for (std::size_t e = 0; e < short_logs.size(); ++e) EXPECT_EQ(*short_logs[e].val_loss, *all[e].val_loss);
+  EXPECT_TRUE(short_logs.back().selected);  // select: last keeps the last epoch run
+
+  // Selection needs validation subjects.
+  EXPECT_THROW(Trainer(o).fit(*model, features, train, {}, 4, context()), ValueError);
+}
+
+TEST_F(TrainerTest, ParameterGroupsClippingAndOtherOptimizersTrain) {
+  for (const std::string opt : {"adamw", "rmsprop", "sgd"}) {
+    SCOPED_TRACE(opt);
+    TrainerOptions o = quick(3);
+    o.optimizer = opt;
+    o.nesterov = opt == "sgd";
+    o.clip_grad_norm = 1.0;
+    o.scheduler.type = "cosine";
+    auto model = STSTNet(STSTNetOptions(3, 3));
+    const auto logs = Trainer(o).fit(*model, features, train, val, 1, context());
+    EXPECT_TRUE(std::isfinite(logs.back().train_loss));
+    EXPECT_GT(logs.front().lr, logs.back().lr);
+  }
+  // A group with lr 0 leaves its parameters exactly as they were; the others move.
+  TrainerOptions frozen = quick(2);
+  frozen.param_groups = {{"stream*", 0.0}};
+  auto model = STSTNet(STSTNetOptions(3, 3));
+  const auto before_stream = model->named_parameters()["stream3.weight"].clone();
+  const auto before_fc = model->named_parameters()["fc.weight"].clone();
+  Trainer(frozen).fit(*model, features, train, {}, 1, context());
+  EXPECT_TRUE(torch::equal(model->named_parameters()["stream3.weight"], before_stream));
+  EXPECT_FALSE(torch::equal(model->named_parameters()["fc.weight"], before_fc));
+  frozen.param_groups = {{"backbone.*", 0.0}};
+  EXPECT_THROW(Trainer(frozen).fit(*model, features, train, {}, 1, context()), ValueError);
+}
+
 }  // namespace
 }  // namespace mer

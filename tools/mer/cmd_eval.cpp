@@ -15,7 +15,7 @@ void add_eval(CLI::App& app) {
   auto* config = cmd->add_option("-c,--config", args->config, "Experiment config (YAML)")->check(CLI::ExistingFile);
   cmd->add_option("--set", args->set, "Override a config value: key.path=value (repeatable)");
   cmd->add_option("-j,--threads", args->threads, "Worker threads (0: all cores)");
-  cmd->add_option("--protocol", *protocol, "Evaluation protocol (loso; lovo and kfold are not implemented yet)")
+  cmd->add_option("--protocol", *protocol, "Evaluation protocol: loso, lovo, kfold, lodo or holdout (their options under protocol: in the config)")
       ->capture_default_str();
   cmd->add_option("--run-dir", *run_dir, "Run folder for a new evaluation (default: timestamped)");
   auto* rerun = cmd->add_option("--run", *run, "Re-score the predictions of this finished run folder");

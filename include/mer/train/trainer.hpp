@@ -5,10 +5,21 @@
 ///   train:
 ///     epochs: 60
 ///     batch_size: 32
-///     optimizer: adam        # adam | sgd
+///     optimizer: adam        # adam | adamw | sgd | rmsprop
 ///     lr: 0.001
-///     momentum: 0.9          # sgd only
+///     momentum: 0.9          # sgd, rmsprop
+///     nesterov: false        # sgd
 ///     weight_decay: 0.0
+///     scheduler: {type: cosine, warmup_epochs: 5, min_lr: 0}
+///                            # none | step {step_size, gamma} | multistep {milestones, gamma} |
+///                            # exponential {gamma} | cosine {min_lr} | onecycle {pct_start, div_factor,
+///                            # final_div_factor}; warmup_epochs (linear from 0) with any of them
+///     clip_grad_norm: 0      # > 0: clip the gradients' global L2 norm to this
+///     param_groups: [{params: "backbone.*", lr: 0.0001}]   # per-parameter-name learning rates (glob)
+///     select: last           # last | best_val_loss | best_val_uf1: the epoch whose model predicts,
+///                            # chosen on the validation subjects (protocol.val_subjects / val_fraction)
+///     early_stopping: {patience: 0, min_delta: 0}   # patience > 0: stop when the validation metric
+///                            # (val UF1 for best_val_uf1, else val loss) has not improved for that many epochs
 ///     class_weighted_loss: false   # inverse-frequency weights from the training fold
 ///     losses: [{type: cross_entropy}, {type: bce_au, weight: 0.5}]   # see <mer/train/losses.hpp>
 ///     augment: {hflip: 0.5, rotate_deg: 10}   # training batches only; see <mer/train/augment.hpp>
@@ -36,7 +47,30 @@ struct TrainerOptions {
   std::string optimizer = "adam";
   double lr = 1e-3;
   double momentum = 0.9;
+  bool nesterov = false;
   double weight_decay = 0.0;
+  struct Scheduler {
+    std::string type = "none";
+    int step_size = 30;
+    std::vector<int> milestones;
+    double gamma = 0.1;
+    double min_lr = 0.0;
+    int warmup_epochs = 0;
+    double pct_start = 0.3, div_factor = 25.0, final_div_factor = 1e4;
+  } scheduler;
+  double clip_grad_norm = 0.0;
+  struct ParamGroup {
+    std::string params;  ///< glob over parameter names ("backbone.*"); '*' matches any run of characters
+    double lr = 0;
+  };
+  std::vector<ParamGroup> param_groups;
+  /// last | best_val_loss | best_val_uf1
+  std::string select = "last";
+  int patience = 0;
+  double min_delta = 0.0;
+  /// The learning rate of the base group at `epoch` (1-based) and `step` within it (0-based) of
+  /// `steps_per_epoch`: the scheduler's value, for tests and plots.
+  double lr_at(int epoch, int step, int steps_per_epoch) const;
   bool class_weighted_loss = false;
   /// Weighted losses summed into the objective (<mer/train/losses.hpp>); empty = one cross_entropy,
   /// class-weighted when class_weighted_loss is set.
@@ -49,7 +83,9 @@ struct TrainerOptions {
 struct EpochLog {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0;
-  std::optional<double> val_loss, val_accuracy;  ///< only when a validation set is given
+  std::optional<double> val_loss, val_accuracy, val_uf1;  ///< only when a validation set is given
+  double lr = 0;           ///< the base group's learning rate at the epoch's start
+  bool selected = false;   ///< the epoch whose model the fit returns (train.select)
   /// Each configured loss term (unweighted) over the epoch's training batches, by loss type.
   std::vector<std::pair<std::string, double>> train_terms;
 };
@@ -68,6 +104,8 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
   /// Trains `model` in place on features[train]; reports val metrics each epoch if `val` is non-empty.
+  /// The model left in place is the selected epoch's (options().select; "last" unless chosen on `val`),
+  /// and that epoch's log has `selected` set; early stopping may end the fit before options().epochs.
   /// Deterministic for a given seed and thread count. `on_epoch` is called after every epoch.
   /// With options().augment enabled, each training batch is an augmented copy drawn from an RNG seeded by
   /// `seed` and the epoch; validation batches are used as they are.
