@@ -64,7 +64,7 @@ std::vector<Prediction> parse_megc_log(const std::string& text, const std::strin
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();  // logs written on Windows
     const auto t = split_ws(line);
-    if (t.empty()) continue;
+    if (t.empty() || t[0][0] == '#') continue;  // blank lines and comments (libmer stamps optimistic logs)
     if (t.size() == 2) {
       database = t[0];
       subject = t[1];

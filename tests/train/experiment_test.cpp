@@ -100,6 +100,30 @@ TEST_F(ExperimentTest, EveryProtocolRunsEndToEnd) {
   }
 }
 
+TEST_F(ExperimentTest, OptimisticSelectionIsStampedAndLeavesTheHonestRunUnchanged) {
+  const auto honest = Experiment::from_config(config("", {"train.epochs=4"}));
+  const auto h = RunDir::at(dir_->path() / "honest");
+  const auto hr = honest.run(h, honest.runtime().context());
+  const auto optimistic = Experiment::from_config(config("", {"train.epochs=4", "protocol.select_on_test=true"}));
+  const auto o = RunDir::at(dir_->path() / "optimistic");
+  const auto orr = optimistic.run(o, optimistic.runtime().context());
+  // Keeping the test predictions of every epoch changes nothing in the honest results.
+  EXPECT_EQ(read_file(h.file("predictions.csv")), read_file(o.file("predictions.csv")));
+  ASSERT_TRUE(orr.optimistic.has_value());
+  EXPECT_GE(*orr.optimistic->accuracy, *orr.scores.accuracy);  // best epoch on the test subject: never worse
+  const std::string stamp = "optimistic: epochs chosen on the test subject";
+  for (const char* f : {"summary.md", "metrics.json"}) EXPECT_NE(read_file(o.file(f)).find(stamp), std::string::npos) << f;
+  EXPECT_TRUE(o.has("predictions_optimistic.csv"));
+  EXPECT_TRUE(o.has("confusion_optimistic.png"));
+  EXPECT_NE(orr.optimistic->notes.front().find(stamp), std::string::npos);
+  EXPECT_EQ(read_file(h.file("summary.md")).find(stamp), std::string::npos);  // honest runs carry no stamp
+  // Each fold's model is saved beside its predictions.
+  EXPECT_TRUE(fs::exists(h.path() / "folds"));
+  std::size_t checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(h.path() / "folds")) checkpoints += e.path().extension() == ".pt";
+  EXPECT_EQ(checkpoints, 3u);
+}
+
 TEST_F(ExperimentTest, RescoreReproducesTheRunsMetrics) {
   const auto e = Experiment::from_config(config());
   const auto run_dir = RunDir::at(dir_->path() / "run3");

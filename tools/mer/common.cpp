@@ -64,6 +64,10 @@ void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, cons
   if (result.folds_resumed > 0)
     logger()->info("resumed: {} folds were already done, {} run now", result.folds_resumed, result.folds_run);
   print_scores(result.scores, result.run_dir);
+  if (result.optimistic) {
+    std::printf("\n");
+    print_scores(*result.optimistic, {});
+  }
 }
 
 }  // namespace mer::cli

@@ -13,6 +13,15 @@
 ///     runs_dir: runs      # runs go to <runs_dir>/<name>-<timestamp>/ unless --run-dir is given
 ///     cache_dir: ${HOME}/.cache/mer/features
 ///     progress: auto      # auto | bar | lines | none
+///     checkpoints: auto   # folds/<fold>.pt with each fold's model: all | none | auto (models of at most
+///                         # 20 M parameters, so that a 68-fold run of a 139 M model does not fill the disk)
+///
+/// Optimistic protocol (to reproduce papers that pick each fold's epoch on its test subject, and measure
+/// their inflation): `protocol.select_on_test: true`. The honest predictions are made exactly as without it;
+/// in addition the test subject's predictions are kept for every epoch, the epoch with the best test
+/// accuracy is taken per fold, and those predictions are reported beside the honest ones. Every output
+/// (console, summary.md, metrics.json, confusion plots, MEGC2019 logs) then carries the stamp
+/// "optimistic: epochs chosen on the test subject".
 ///
 /// Pipeline variants as augmentation (e.g. several magnification ratios, TIM lengths): each variant
 /// re-runs the preprocessing with some stage options overridden, and every fold's training set gets the
@@ -49,6 +58,7 @@ struct RuntimeOptions {
   std::filesystem::path runs_dir = "runs";
   std::filesystem::path cache_dir;
   std::string progress = "auto";
+  std::string checkpoints = "auto";
   static RuntimeOptions from_config(const ConfigNode& node);
   /// A RunContext with threads resolved (0 → all cores).
   RunContext context() const;
@@ -56,6 +66,8 @@ struct RuntimeOptions {
 
 struct ExperimentResult {
   RunScores scores;
+  /// protocol.select_on_test only: the optimistic scores, stamped.
+  std::optional<RunScores> optimistic;
   std::filesystem::path run_dir;
   std::vector<SkipRecord> skipped;
   int folds_run = 0, folds_resumed = 0;
