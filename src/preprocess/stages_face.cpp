@@ -1,5 +1,6 @@
 // Stages that read frames and find, describe and register the face: frames, detect_face, landmarks, align.
 #include <mer/core/error.hpp>
+#include <mer/core/log.hpp>
 #include <mer/data/frames.hpp>
 #include <mer/preprocess/face.hpp>
 
@@ -141,10 +142,24 @@ std::unique_ptr<FaceDetector> make_detector(const DetectFaceOptions& o) {
   return std::make_unique<CascadeFaceDetector>(o.cascade, p);
 }
 
+// A fallback detector by name, with its stock settings.
+std::unique_ptr<FaceDetector> make_fallback(const std::string& name, const DetectFaceOptions& primary) {
+  if (name == "hog_upsampled") return std::make_unique<HogFaceDetector>(1 << 30, primary.min_confidence);
+  DetectFaceOptions o;
+  o.detector = name;
+  o.cascade = name == "haar" ? kHaarFrontalFace : kLbpFrontalFace;
+  const auto measured = name == "haar" ? haar_frontal_params() : lbp_frontal_params();
+  o.box_scale = measured.box_scale;
+  o.box_shift = measured.box_shift;
+  return make_detector(o);
+}
+
 class DetectFaceStage final : public Stage {
  public:
   // The detector (and its model) is loaded when the stage is built, so a bad file fails before any frame.
-  explicit DetectFaceStage(DetectFaceOptions o) : o_(std::move(o)), detector_(make_detector(o_)) {}
+  explicit DetectFaceStage(DetectFaceOptions o) : o_(std::move(o)), detector_(make_detector(o_)) {
+    for (const auto& f : o_.fallback) fallbacks_.emplace_back(f, make_fallback(f, o_));
+  }
   std::string type() const override { return "detect_face"; }
   std::vector<std::string> reads() const override { return {o_.frame}; }
   std::vector<std::string> writes() const override { return {"face"}; }
@@ -166,15 +181,27 @@ class DetectFaceStage final : public Stage {
                                {"box_scale", fingerprint_value(o_.box_scale)},
                                {"box_shift", fingerprint_value(o_.box_shift)}});
     }
+    std::string chain;
+    for (const auto& f : o_.fallback) chain += f + ",";
+    opts.insert(opts.end(), {{"fallback", chain}, {"no_face", o_.no_face}});
     return stage_fingerprint(type(), "v1", opts);
   }
   void apply(const SampleMeta& sample, Item& item) const override {
     // Micro-expression clips show one subject filling the frame, so the largest face is the subject's.
-    const auto face = detector_->detect_largest(item.at(o_.frame));
+    const cv::Mat& frame = item.at(o_.frame);
+    auto face = detector_->detect_largest(frame);
+    for (std::size_t k = 0; !face && k < fallbacks_.size(); ++k) {
+      face = fallbacks_[k].second->detect_largest(frame);
+      if (face) logger()->info("{}: no face by {}; {} found one", sample.id, o_.detector, fallbacks_[k].first);
+    }
+    if (!face && o_.no_face == "whole_frame") {
+      logger()->warn("{}: no detector found a face; the whole {} frame is taken as the face box", sample.id, o_.frame);
+      face = FaceDetection{cv::Rect2f(0, 0, static_cast<float>(frame.cols), static_cast<float>(frame.rows)), 0.0};
+    }
     if (!face) {
       const bool cascade = o_.detector == "haar" || o_.detector == "lbp";
       throw SampleError(detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id, " (",
-                                       o_.detector, " detector, ",
+                                       o_.detector, " detector", o_.fallback.empty() ? "" : " and fallbacks", ", ",
                                        cascade ? detail::concat("min_neighbors ", o_.min_neighbors)
                                                : detail::concat("min_confidence ", o_.min_confidence),
                                        ")"));
@@ -185,6 +212,7 @@ class DetectFaceStage final : public Stage {
  private:
   DetectFaceOptions o_;
   std::unique_ptr<FaceDetector> detector_;
+  std::vector<std::pair<std::string, std::unique_ptr<FaceDetector>>> fallbacks_;
 };
 
 // ---------------------------------------------------------------- landmarks
@@ -445,6 +473,9 @@ DetectFaceOptions DetectFaceOptions::from_config(const ConfigNode& node) {
     MER_CHECK(std::abs(o.box_shift) < 1, ConfigError, node.where("box_shift"), ": '", node.key_path("box_shift"),
               "' must be in (-1, 1), got ", o.box_shift);
   }
+  o.fallback = node.get<std::vector<std::string>>("fallback", o.fallback);
+  for (const auto& f : o.fallback) node.check_choice("fallback", f, {"hog_upsampled", "haar", "lbp"});
+  o.no_face = node.get_choice("no_face", o.no_face, {"fail", "whole_frame"});
   if (o.detector == "mmod") {
     if (!node.has("model")) {
       throw ConfigError(detail::concat(node.where("detector"), ": 'detector: mmod' needs '", node.key_path("model"),

@@ -91,6 +91,35 @@ TEST(DetectFaceStage, EveryDetectorFindsTheFaceThroughTheRegistry) {
   }
 }
 
+TEST(DetectFaceStage, FallbacksFindWhatTheFirstDetectorMisses) {
+  // HOG asked for an impossible confidence finds nothing on a real face; without fallbacks that is a
+  // sample error, with the default chain a cascade finds the face, near HOG's own box.
+  Item reference;
+  reference.set("onset", audrey());
+  build("{type: detect_face, fallback: []}")->apply(sample(), reference);
+  const auto box = [](const Item& item) {
+    const auto m = item.at("face");
+    return cv::Rect2f(m.at<float>(0), m.at<float>(1), m.at<float>(2), m.at<float>(3));
+  };
+  Item strict;
+  strict.set("onset", audrey());
+  EXPECT_THROW(build("{type: detect_face, min_confidence: 10, fallback: []}")->apply(sample(), strict), SampleError);
+  Item rescued;
+  rescued.set("onset", audrey());
+  build("{type: detect_face, min_confidence: 10}")->apply(sample(), rescued);
+  const auto a = box(reference), b = box(rescued);
+  EXPECT_GT((a & b).area() / (a | b).area(), 0.5);
+  // Nothing anywhere: whole_frame keeps the sample with the frame as its face box.
+  cv::Mat noise(240, 320, CV_8UC1);
+  cv::RNG rng(3);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
+  Item blank;
+  blank.set("onset", noise);
+  build("{type: detect_face, no_face: whole_frame, fallback: []}")->apply(sample(), blank);
+  EXPECT_EQ(box(blank), cv::Rect2f(0, 0, 320, 240));
+  EXPECT_NE(error_of("{type: detect_face, fallback: [haar, dlib]}").find("dlib"), std::string::npos);
+}
+
 TEST(DetectFaceStage, NoFaceIsASampleErrorNamingTheDetector) {
   cv::Mat noise(240, 320, CV_8UC1);
   cv::RNG rng(3);

@@ -65,6 +65,12 @@ struct DetectFaceOptions {
   double box_shift = 0.0;
   /// mmod: dlib's mmod_human_face_detector.dat (required for mmod; not packaged by Debian).
   std::filesystem::path model;
+  /// Tried in order when `detector` finds no face: hog_upsampled (HOG on the frame upsampled twice), haar,
+  /// lbp (OpenCV's stock frontal cascades with their defaults). Which one served is logged per sample.
+  std::vector<std::string> fallback = {"hog_upsampled", "haar", "lbp"};
+  /// When no detector finds a face: fail (a per-sample error, then preprocess.on_error decides) or
+  /// whole_frame (the frame is taken as the face box: right for tightly cropped frames, logged).
+  std::string no_face = "fail";
   static DetectFaceOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_detect_face_stage(DetectFaceOptions options);
