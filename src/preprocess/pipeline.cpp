@@ -66,16 +66,17 @@ struct Stacked {
   std::vector<FeatureGroup> groups;
 };
 
-// The planes one output contributes, with their names; checks depth and size against `size` (set by the
-// first plane when empty).
-void append_output(const Item& item, const std::string& name, const SampleMeta& sample, const std::string& first_output,
-                   cv::Size& size, std::vector<cv::Mat>& planes, Stacked& s) {
+// The planes one output contributes, with their names; checks that its entries are float and of one size
+// (a sequence's frames alike). Outputs may differ in size from each other.
+void append_output(const Item& item, const std::string& name, const SampleMeta& sample, std::vector<cv::Mat>& planes,
+                   Stacked& s) {
   const bool sequence = item.has_sequence(name);
   const std::vector<cv::Mat> frames = item.frames(name);
   if (frames.empty()) {
     throw SampleError(detail::concat("pipeline output '", name, "' of sample ", sample.id, " is an empty sequence"));
   }
   FeatureGroup group{name, static_cast<int>(s.channel_names.size()), 0, false};
+  const cv::Size size = frames.front().size();
   for (std::size_t t = 0; t < frames.size(); ++t) {
     const cv::Mat& m = frames[t];
     const std::string label = sequence ? detail::concat("'", name, "' frame ", t) : "'" + name + "'";
@@ -84,12 +85,10 @@ void append_output(const Item& item, const std::string& name, const SampleMeta& 
                                       " must be a float (CV_32F) entry, got depth ", m.depth(),
                                       " (add a stage that produces float features, or drop it from outputs)"));
     }
-    if (size.area() == 0) {
-      size = m.size();
-    } else if (m.size() != size) {
-      throw ValueError(detail::concat("pipeline output ", label, " of sample ", sample.id, " is ", m.cols, "x", m.rows,
-                                      " but '", first_output, "' is ", size.width, "x", size.height,
-                                      " (add a resize stage listing both)"));
+    if (m.size() != size) {
+      throw SampleError(detail::concat("pipeline output ", label, " of sample ", sample.id, " is ", m.cols, "x", m.rows,
+                                       " but its frame 0 is ", size.width, "x", size.height,
+                                       " (add a resize stage for it)"));
     }
     const std::string base = sequence ? detail::concat(name, "_", t) : name;
     if (m.channels() == 2) {
@@ -111,18 +110,25 @@ void append_output(const Item& item, const std::string& name, const SampleMeta& 
   }
   group.channels = static_cast<int>(s.channel_names.size()) - group.first_channel;
   if (sequence) group.frames = static_cast<int>(frames.size());
+  group.height = size.height;
+  group.width = size.width;
   s.groups.push_back(group);
 }
 
+// Groups of one size are stored as C x H x W; groups of different sizes as (total values) x 1 x 1, their
+// own sizes kept in the groups (channels.txt), so the cache entry stays one float array either way.
 Stacked stack_outputs(const Item& item, const std::vector<std::string>& outputs, const SampleMeta& sample) {
   Stacked s;
-  cv::Size size;
   std::vector<cv::Mat> planes;
-  for (const auto& name : outputs) append_output(item, name, sample, outputs.front(), size, planes, s);
-  s.features.channels = static_cast<int>(s.channel_names.size());
-  s.features.height = size.height;
-  s.features.width = size.width;
-  s.features.data.reserve(static_cast<std::size_t>(s.features.channels) * size.area());
+  for (const auto& name : outputs) append_output(item, name, sample, planes, s);
+  bool uniform = true;
+  for (const auto& g : s.groups) uniform = uniform && g.height == s.groups.front().height && g.width == s.groups.front().width;
+  std::size_t total = 0;
+  for (const auto& p : planes) total += p.total();
+  s.features.channels = uniform ? static_cast<int>(s.channel_names.size()) : static_cast<int>(total);
+  s.features.height = uniform ? s.groups.front().height : 1;
+  s.features.width = uniform ? s.groups.front().width : 1;
+  s.features.data.reserve(total);
   for (const auto& p : planes) {
     for (int y = 0; y < p.rows; ++y) {
       const float* row = p.ptr<float>(y);
@@ -133,14 +139,14 @@ Stacked stack_outputs(const Item& item, const std::vector<std::string>& outputs,
 }
 
 
-// channels.txt: one line per channel, "group<TAB>channel<TAB>v|s<TAB>frames" (v: part of a displacement
-// field; frames: the group's sequence length, 0 for an image).
+// channels.txt: one line per channel, "group<TAB>channel<TAB>v|s<TAB>frames<TAB>height<TAB>width" (v: part of
+// a displacement field; frames: the group's sequence length, 0 for an image; the group's size).
 std::string format_names(const std::vector<std::string>& names, const std::vector<FeatureGroup>& groups) {
   std::string out;
   for (const auto& g : groups) {
     for (int c = g.first_channel; c < g.first_channel + g.channels; ++c) {
       out += g.name + "\t" + names[static_cast<std::size_t>(c)] + "\t" + (g.vector_field ? "v" : "s") + "\t" +
-             std::to_string(g.frames) + "\n";
+             std::to_string(g.frames) + "\t" + std::to_string(g.height) + "\t" + std::to_string(g.width) + "\n";
     }
   }
   return out;
@@ -156,17 +162,16 @@ bool parse_names(const std::string& text, std::vector<std::string>& names, std::
     const auto t1 = line.find('\t');
     const auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
     const auto t3 = t2 == std::string::npos ? t2 : line.find('\t', t2 + 1);
-    // Files without the frames column predate sequence shapes: recomputed, not guessed.
+    // Files without the frames and size columns predate them: recomputed, not guessed.
     if (t3 == std::string::npos) return false;
     const std::string group = line.substr(0, t1), kind = line.substr(t2 + 1, t3 - t2 - 1);
-    int frames = 0;
-    try {
-      frames = std::stoi(line.substr(t3 + 1));
-    } catch (const std::exception&) {
-      return false;
+    int frames = 0, height = 0, width = 0;
+    {
+      std::istringstream rest(line.substr(t3 + 1));
+      if (!(rest >> frames >> height >> width)) return false;
     }
     if (groups.empty() || groups.back().name != group) {
-      groups.push_back(FeatureGroup{group, static_cast<int>(names.size()), 0, kind == "v", frames});
+      groups.push_back(FeatureGroup{group, static_cast<int>(names.size()), 0, kind == "v", frames, height, width});
     }
     ++groups.back().channels;
     names.push_back(line.substr(t1 + 1, t2 - t1 - 1));
@@ -448,6 +453,13 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
   }
   out.channel_names = std::move(channel_names);
   out.groups = std::move(groups);
+  if (!out.groups.empty() && out.height == 1 && out.width == 1 &&
+      static_cast<int>(out.channel_names.size()) != out.channels) {
+    // Groups of different sizes (cached as one flat array): the set's shape is the first group's.
+    out.channels = static_cast<int>(out.channel_names.size());
+    out.height = out.groups.front().height;
+    out.width = out.groups.front().width;
+  }
   if (have_shape && static_cast<int>(out.channel_names.size()) != out.channels) {
     throw InternalError(detail::concat("preprocess: ", out.channel_names.size(), " channel names for ", out.channels,
                                        " channels"));

@@ -127,6 +127,8 @@ Augmenter::Augmenter(AugmentOptions options, const FeatureSet& features)
   const auto problem = range_problem(options_);
   MER_CHECK(problem.empty(), ValueError, "AugmentOptions: ", problem);
   if (!options_.enabled()) return;
+  MER_CHECK(features.uniform(), ValueError, "augmentation transforms the pipeline outputs together and needs them at "
+            "one size; resize them alike (or train without train.augment)");
   MER_CHECK(channels_ > 0 && height_ > 0 && width_ > 0, ValueError, "augmentation needs the features' shape, got ",
             channels_, "x", height_, "x", width_);
   MER_CHECK(!features.groups.empty(), ValueError,

@@ -137,14 +137,35 @@ void check_labels(const FeatureSet& f, const std::vector<std::size_t>& indices, 
 struct GroupSlice {
   std::string name;
   std::int64_t first = 0, channels = 0;
+  std::size_t offset = 0, size = 0;  // where the group sits in a sample's array, and its number of values
   std::vector<std::int64_t> shape;  // per sample
 };
 
 std::vector<GroupSlice> group_slices(const FeatureSet& f) {
   std::vector<GroupSlice> out;
+  std::size_t k = 0;
   for (const auto& [name, shape] : feature_group_shapes(f)) {
     const FeatureGroup* g = f.group(name);
-    out.push_back({name, g ? g->first_channel : 0, g ? g->channels : f.channels, shape});
+    std::size_t size = 1;
+    for (const auto d : shape) size *= static_cast<std::size_t>(d);
+    out.push_back({name, g ? g->first_channel : 0, g ? g->channels : f.channels, f.group_offset(k++), size, shape});
+  }
+  return out;
+}
+
+// The model's groups copied straight from the samples' arrays: how groups of different sizes are batched.
+NamedInputs group_batches(const FeatureSet& f, const std::size_t* idx, std::size_t n,
+                          const std::vector<GroupSlice>& slices, const std::vector<std::string>& wanted) {
+  NamedInputs out;
+  for (const auto& g : slices) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), g.name) == wanted.end()) continue;
+    std::vector<std::int64_t> shape = {static_cast<std::int64_t>(n)};
+    shape.insert(shape.end(), g.shape.begin(), g.shape.end());
+    auto t = torch::empty(shape, torch::kFloat);
+    float* dst = t.data_ptr<float>();
+    for (std::size_t k = 0; k < n; ++k)
+      std::memcpy(dst + k * g.size, f.inputs[idx[k]].data() + g.offset, g.size * sizeof(float));
+    out.emplace_back(g.name, t);
   }
   return out;
 }
@@ -187,6 +208,11 @@ struct Batcher {
   torch::Device device;
 
   NamedInputs inputs(const std::size_t* idx, std::size_t n, const Augmenter* augment, std::mt19937_64* rng) const {
+    if (!f.uniform()) {
+      auto batch = group_batches(f, idx, n, slices, wanted);
+      for (auto& kv : batch) kv.second = kv.second.to(device);
+      return batch;  // the Augmenter refuses groups of different sizes when it is built
+    }
     auto x = stacked_batch(f, idx, n);
     if (augment) x = (*augment)(x, *rng);
     return split_groups(x.to(device), slices, wanted);

@@ -282,7 +282,7 @@ TEST(Pipeline, UnknownApexIsASampleError) {
   EXPECT_NE(out.skipped[0].reason.find("apex unknown"), std::string::npos) << out.skipped[0].reason;
 }
 
-TEST(Pipeline, OutputsMustBeFloatMapsOfOneSize) {
+TEST(Pipeline, OutputsMustBeFloatMaps) {
   test::TempDir dir;
   const SampleMeta s = face_sample(dir.path(), "audrey", "audrey.jpg");
   // Frames are 8-bit: not network input.
@@ -292,19 +292,33 @@ TEST(Pipeline, OutputsMustBeFloatMapsOfOneSize) {
   } catch (const ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("'onset'"), std::string::npos) << e.what();
   }
-  // Flow at 128x128 and strain resized to 28x28 cannot be stacked.
-  try {
-    build(R"(preprocess:
+}
+
+TEST(Pipeline, OutputsOfDifferentSizesKeepTheirOwnShapesThroughTheCache) {
+  test::TempDir dir;
+  const SampleMeta s = face_sample(dir.path(), "audrey", "audrey.jpg");
+  // Flow at 32x32 beside strain at 16x16: each group keeps its size; the array holds one after the other.
+  const auto pipeline = build(R"(preprocess:
   stages:
     - {type: frames}
     - {type: flow, algorithm: dis}
     - {type: strain}
-    - {type: resize, keys: [strain]}
-)")
-        .run({s}, context(1));
-    FAIL() << "expected ValueError";
-  } catch (const ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("'strain'"), std::string::npos) << e.what();
+    - {type: resize, keys: [flow], size: 32}
+    - {type: resize, keys: [strain], size: 16}
+)");
+  for (int pass = 0; pass < 2; ++pass) {  // computed, then from the cache (channels.txt keeps the sizes)
+    SCOPED_TRACE(pass);
+    const auto f = pipeline.run({s}, context(1, dir / "cache"));
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f.cache_hits, pass == 0 ? 0u : 1u);
+    ASSERT_EQ(f.groups.size(), 2u);
+    EXPECT_FALSE(f.uniform());
+    EXPECT_EQ(f.channels, 3);
+    EXPECT_EQ(f.group_shape(f.groups[0]), (std::vector<std::int64_t>{2, 32, 32}));
+    EXPECT_EQ(f.group_shape(f.groups[1]), (std::vector<std::int64_t>{1, 16, 16}));
+    EXPECT_EQ(f.sample_size(), 2u * 32 * 32 + 16 * 16);
+    EXPECT_EQ(f.inputs[0].size(), f.sample_size());
+    EXPECT_EQ(f.group_offset(1), 2u * 32 * 32);
   }
 }
 

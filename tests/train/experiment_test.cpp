@@ -163,6 +163,35 @@ TEST_F(ExperimentTest, EveryFamilyRunsEndToEnd) {
   }
 }
 
+TEST_F(ExperimentTest, AMultiStreamModelTakesGroupsOfDifferentSizes) {
+  // The apex frame at 32 px beside flow and strain at 16 px: each stream gets its group at its own size.
+  const auto base = [](const std::string& p) { return (test::source_dir() / "configs/_base_" / p).string(); };
+  const auto file = dir_->path() / "mixed.yaml";
+  write_file_atomic(file, "base: [" + base("datasets/casme2_demo.yaml") + ", " + base("runtime/default.yaml") +
+                              "]\nname: mixed\nprotocol: {type: loso}\ndataset: {root: " + (dir_->path() / "CASME2").string() +
+                              "}\npreprocess:\n  outputs: [apex, flow, strain]\n  stages:\n"
+                              "    - {type: frames, frames: [onset, apex]}\n    - {type: detect_face, frame: onset}\n"
+                              "    - {type: landmarks, frame: onset}\n    - {type: align, frames: [onset, apex], size: 128}\n"
+                              "    - {type: flow, algorithm: tvl1, from: onset, to: apex}\n    - {type: strain}\n"
+                              "    - {type: to_float, keys: [apex], scale: standardize}\n"
+                              "    - {type: resize, keys: [apex], size: 32}\n    - {type: resize, keys: [flow, strain], size: 16}\n"
+                              "model: {type: multi_stream, streams: [{input: apex}, {input: flow}, {input: strain}]}\n"
+                              "train: {epochs: 2, batch_size: 4}\nruntime: {threads: 2, progress: none, cache_dir: " +
+                              (dir_->path() / "cache").string() + "}\n");
+  const auto e = Experiment::from_config(Config::load(file));
+  const auto run_dir = RunDir::at(dir_->path() / "run_mixed");
+  const auto result = e.run(run_dir, e.runtime().context());
+  EXPECT_EQ(result.scores.n_samples, 12);
+  // A single-tensor model cannot stack them: a config error naming the sizes, before training.
+  const auto stacked = Experiment::from_config(Config::load(file, {"model={type: ststnet}"}));
+  try {
+    stacked.run(RunDir::at(dir_->path() / "run_mixed_bad"), stacked.runtime().context());
+    FAIL();
+  } catch (const ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("multi_stream"), std::string::npos) << err.what();
+  }
+}
+
 TEST_F(ExperimentTest, AModelInputThePreprocessingLacksFailsBeforeAnyFrameIsRead) {
   // The dataset root does not exist: the error must come from the model check, before the dataset is read.
   const auto c = config("model: {type: ststnet, inputs: [apex, flow]}\n", {"dataset.root=/nonexistent"});

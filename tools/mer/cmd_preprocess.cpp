@@ -117,24 +117,24 @@ void export_npy(const FeatureSet& features, const Dataset& dataset, const fs::pa
   const auto& classes = dataset.labels().classes();
   std::string index = "sample_id,subject,label,class_index,dataset,output,file,shape\n";
   std::set<std::string> used;
-  const auto plane = static_cast<std::size_t>(features.height) * static_cast<std::size_t>(features.width);
   for (std::size_t i = 0; i < features.size(); ++i) {
     const auto& s = features.samples[i];
     std::string stem = safe_name(s.id);
     // Two ids can map to one name ("a/b" and "a_b"): number the later ones.
     for (int k = 2; used.count(stem); ++k) stem = safe_name(s.id) + "~" + std::to_string(k);
     used.insert(stem);
-    for (const auto& g : features.groups) {
-      const auto first = features.inputs[i].begin() + static_cast<std::ptrdiff_t>(g.first_channel * plane);
-      const std::vector<float> data(first, first + static_cast<std::ptrdiff_t>(g.channels * plane));
+    for (std::size_t k = 0; k < features.groups.size(); ++k) {
+      const auto& g = features.groups[k];
+      const auto first = features.inputs[i].begin() + static_cast<std::ptrdiff_t>(features.group_offset(k));
+      const std::vector<float> data(first, first + static_cast<std::ptrdiff_t>(features.group_size(g)));
       const std::string file = stem + "__" + safe_name(g.name) + ".npy";
-      write_npy(dir / file, {static_cast<std::size_t>(g.channels), static_cast<std::size_t>(features.height),
-                             static_cast<std::size_t>(features.width)},
+      write_npy(dir / file, {static_cast<std::size_t>(g.channels), static_cast<std::size_t>(features.group_height(g)),
+                             static_cast<std::size_t>(features.group_width(g))},
                 data);
       const std::string label = s.label >= 0 && s.label < static_cast<int>(classes.size()) ? classes[s.label] : "";
       index += csv_escape(s.id) + "," + csv_escape(s.subject) + "," + csv_escape(label) + "," + std::to_string(s.label) +
                "," + csv_escape(s.dataset) + "," + csv_escape(g.name) + "," + csv_escape(file) + "," +
-               detail::concat(g.channels, "x", features.height, "x", features.width) + "\n";
+               detail::concat(g.channels, "x", features.group_height(g), "x", features.group_width(g)) + "\n";
     }
   }
   // Written last and atomically: an index that exists lists only files that exist.
@@ -154,12 +154,14 @@ void write_motion_heatmap(const FeatureSet& features, const fs::path& file) {
                       "outputs here: " + fmt::format("{}", fmt::join(features.channel_names, ", ")));
   }
   MER_CHECK(features.size() > 0, DataError, "--heatmap: no sample made it through preprocessing");
-  const auto plane = static_cast<std::size_t>(features.height) * features.width;
+  const int h = features.group_height(*it), w = features.group_width(*it);
+  const auto plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
+  const auto offset = features.group_offset(static_cast<std::size_t>(it - features.groups.begin()));
   std::vector<cv::Mat> flows;
   for (const auto& x : features.inputs) {
     // Channels are planes: u then v of the group's first field.
-    cv::Mat u(features.height, features.width, CV_32FC1, const_cast<float*>(x.data() + it->first_channel * plane));
-    cv::Mat v(features.height, features.width, CV_32FC1, const_cast<float*>(x.data() + (it->first_channel + 1) * plane));
+    cv::Mat u(h, w, CV_32FC1, const_cast<float*>(x.data() + offset));
+    cv::Mat v(h, w, CV_32FC1, const_cast<float*>(x.data() + offset + plane));
     cv::Mat uv;
     cv::merge(std::vector<cv::Mat>{u, v}, uv);
     flows.push_back(uv);
@@ -191,9 +193,12 @@ void run_preprocess(const PreprocessArgs& a) {
   if (features.size() > 0) {
     std::printf("features: %d channels (", features.channels);
     for (std::size_t g = 0; g < features.groups.size(); ++g) {
-      std::printf("%s%s %d", g ? ", " : "", features.groups[g].name.c_str(), features.groups[g].channels);
+      const auto& gr = features.groups[g];
+      std::printf("%s%s %d", g ? ", " : "", gr.name.c_str(), gr.channels);
+      if (!features.uniform()) std::printf(" at %dx%d", features.group_width(gr), features.group_height(gr));
     }
-    std::printf(") x %d x %d\n", features.height, features.width);
+    if (features.uniform()) std::printf(") x %d x %d\n", features.height, features.width);
+    else std::printf(")\n");
   }
   for (const auto& s : features.skipped) std::printf("skipped %s in %s: %s\n", s.sample_id.c_str(), s.stage.c_str(), s.reason.c_str());
   if (!a.out.empty()) {
