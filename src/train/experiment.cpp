@@ -14,6 +14,7 @@
 #include <mer/train/experiment.hpp>
 #include <mer/train/trainer.hpp>
 #include <mer/viz/confusion_plot.hpp>
+#include <mer/viz/curves_plot.hpp>
 
 #include <dlib/revision.h>
 #include <nlohmann/json.hpp>
@@ -436,6 +437,25 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
       fmt::format("wall time {:.1f} s ({} folds run, {} resumed)", seconds, result.folds_run, result.folds_resumed)};
   if (st.train.augment.enabled() || !st.variants.empty())
     info.facts.push_back(describe_augmentation(st.train.augment, st.variants));
+  // Learning curves from every fold's history (resumed folds included).
+  {
+    std::vector<FoldCurves> curves;
+    for (const auto& fold : folds) {
+      const auto json_file = fold_file(fold.name);
+      const auto path = json_file.substr(0, json_file.size() - 4) + ".json";
+      if (!run_dir.has(path)) continue;
+      const auto h = nlohmann::json::parse(read_file(run_dir.file(path)));
+      FoldCurves c;
+      for (const auto& row : h["history"])
+        for (const char* key : {"train_loss", "val_loss", "train_accuracy", "val_accuracy"})
+          if (row.contains(key)) c[key].push_back(row[key].get<double>());
+      curves.push_back(std::move(c));
+    }
+    if (!curves.empty())
+      write_learning_curves_png(run_dir.file("learning_curves.png"), curves,
+                                (st.select_on_test ? std::string(kOptimisticStamp) + " - " : std::string()) + st.name +
+                                    ": " + st.model_type + ", " + std::to_string(curves.size()) + " folds");
+  }
   if (st.select_on_test) scores.notes.push_back(std::string("this run also reports optimistic numbers (") +
                                                kOptimisticStamp + "); the numbers here are the honest ones");
   write_report(run_dir, scores, info);

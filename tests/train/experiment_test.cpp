@@ -48,7 +48,7 @@ TEST_F(ExperimentTest, RunsLosoAndWritesEveryReportFile) {
   EXPECT_EQ(result.scores.folds.size(), 3u);
   EXPECT_EQ(result.scores.n_samples, 12);
   for (const char* f : {"config.resolved.yaml", "env.json", "predictions.csv", "metrics.json", "summary.md",
-                        "confusion.png", "skipped.csv"})
+                        "confusion.png", "skipped.csv", "learning_curves.png"})
     EXPECT_TRUE(run_dir.has(f)) << f;
   const auto metrics = nlohmann::json::parse(read_file(run_dir.file("metrics.json")));
   EXPECT_EQ(metrics["n_folds"].get<int>(), 3);
