@@ -120,11 +120,30 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
                     "' does not exist; expected SAMM_Micro_FACS_Codes_v2.xlsx or its CSV export (dataset.table, "
                     "relative to root)");
   const bool raw = o.variant == "raw";
-  const fs::path frames_root = root / (raw ? "SAMM" : "SAMM_CROP");
-  if (!fs::is_directory(frames_root))
-    throw DataError("SAMM frame folder '" + frames_root.string() + "' does not exist; expected " +
-                    (raw ? "SAMM" : "SAMM_CROP") +
-                    "/<subject>/<clip>/<subject>_<frame:05d>.jpg under the root (variant: " + o.variant + ")");
+  // The documented place (root/SAMM/<subject>/...) or a common unpacking with the subject folders directly
+  // in the root, next to the table: the first that holds a subject folder (three digits) is used.
+  const auto holds_subjects = [](const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return false;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const auto name = e.path().filename().string();
+      if (e.is_directory() && name.size() == 3 && std::all_of(name.begin(), name.end(), ::isdigit)) return true;
+    }
+    return false;
+  };
+  const std::vector<fs::path> candidates = {root / (raw ? "SAMM" : "SAMM_CROP"), root};
+  fs::path frames_root;
+  for (const auto& c : candidates)
+    if (holds_subjects(c)) {
+      frames_root = c;
+      break;
+    }
+  if (frames_root.empty())
+    throw DataError("no SAMM frame folder found: looked for <subject>/<clip>/<subject>_<frame:05d>.jpg in '" +
+                    candidates[0].string() + "' and in '" + candidates[1].string() + "' (variant: " + o.variant + ")");
+  if (frames_root != candidates[0])
+    logger()->info("samm: subject folders are directly in '{}' (not in {}/)", frames_root.string(),
+                   candidates[0].filename().string());
 
   detail::IdRegistry ids;
   for (const auto& row : read_samm_table(table, o.sheet)) {

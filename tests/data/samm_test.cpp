@@ -426,5 +426,24 @@ TEST(SammOptions, BadValuesAreConfigErrorsWithLineAndDefaultsAreWrittenBack) {
     EXPECT_NE(dump.find(key), std::string::npos) << key << " not in:\n" << dump;
 }
 
+TEST(SammLayout, SubjectFoldersDirectlyInTheRootAreFoundToo) {
+  // A common unpacking: 006/, 007/ ... next to the table, without the SAMM/ level.
+  test::TempDir dir;
+  const auto root = dir / "SAMM";
+  const auto table = dir / "t.csv";
+  write_bytes(table,
+              "Subject,Filename,Inducement Code,Onset Frame,Apex Frame,Offset Frame,Duration,Micro,Action Units,"
+              "Estimated Emotion,Objective Classes,Notes\n"
+              "006,006_1_2,1,5562,5588,5632,71,Micro - 1/2,4+7,Anger,3,\n");
+  make_native_tree(root, table, "SAMM_Micro_FACS_Codes_v2.csv", ".");
+  const auto yaml = five_class_yaml(root);
+  const auto d = build_dataset(yaml);
+  ASSERT_EQ(d->samples().size(), 1u);
+  EXPECT_EQ(d->samples()[0].clip_dir, root / "006" / "006_1_2");
+  // Neither place: the error names both.
+  fs::remove_all(root / "006");
+  expect_error<DataError>([&] { build_dataset(yaml); }, {(root / "SAMM").string(), "and in '" + root.string()});
+}
+
 }  // namespace
 }  // namespace mer
