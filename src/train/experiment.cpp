@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <functional>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <set>
 #include <unordered_map>
@@ -140,6 +141,8 @@ struct Experiment::State {
   std::vector<PipelineVariant> variants;
   /// protocol.select_on_test: also report the optimistic numbers (epoch chosen per fold on its test data).
   bool select_on_test = false;
+  /// protocol.repeats: the whole protocol run this many times with derived seeds.
+  int repeats = 1;
 };
 
 namespace {
@@ -167,6 +170,9 @@ Experiment Experiment::from_config(const Config& config) {
   const auto protocol_node = root.child("protocol");
   // Read here, not by a protocol: any protocol can be run in the optimistic mode papers used.
   const bool select_on_test = protocol_node.get<bool>("select_on_test", false);
+  const int repeats = protocol_node.get<int>("repeats", 1);
+  MER_CHECK(repeats >= 1 && repeats <= 100, ConfigError, protocol_node.where("repeats"), ": 'protocol.repeats' must be in 1..100, got ",
+            repeats);
   auto protocol = builtin_protocols().build(protocol_node);
   auto model_node = root.child("model");
   // Every model option and input group is read and checked now, against the names the preprocessing will
@@ -190,7 +196,7 @@ Experiment Experiment::from_config(const Config& config) {
   auto st = std::make_unique<State>(State{config, name, runtime, std::move(dataset), std::move(pipeline),
                                           protocol_node.required<std::string>("type"), std::move(protocol), model_node,
                                           model_node.required<std::string>("type"), train,
-                                          std::move(variants), select_on_test});
+                                          std::move(variants), select_on_test, repeats});
   return Experiment(std::move(st));
 }
 
@@ -277,7 +283,16 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
   MER_CHECK(features.size() > 0, DataError, "no sample survived preprocessing (", skipped.size(),
             " skipped; see skipped.csv in ", run_dir.path().string(), ")");
 
-  const auto folds = st.protocol->folds(features.samples, ctx.seed);
+  // With repeats, the whole protocol again with a seed derived per repeat (fold assignment, validation
+  // subjects and training seeds all differ); fold names get an "r<k>/" prefix.
+  std::vector<Fold> folds;
+  for (int r = 1; r <= st.repeats; ++r) {
+    auto fr = st.protocol->folds(features.samples, st.repeats == 1 ? ctx.seed : derive_seed(ctx.seed, "repeat" + std::to_string(r)));
+    for (auto& f : fr) {
+      if (st.repeats > 1) f.name = "r" + std::to_string(r) + "/" + f.name;
+      folds.push_back(std::move(f));
+    }
+  }
   {
     // Every class must be trainable somewhere; the folds' class counts are logged so uneven splits show.
     std::vector<int> trained(static_cast<std::size_t>(labels.num_classes()), 0);
@@ -456,16 +471,55 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
                                 (st.select_on_test ? std::string(kOptimisticStamp) + " - " : std::string()) + st.name +
                                     ": " + st.model_type + ", " + std::to_string(curves.size()) + " folds");
   }
+  nlohmann::json repeat_json;
+  if (st.repeats > 1) {
+    // Each repeat scored on its own (pooled over its folds), then mean and standard deviation over repeats.
+    std::vector<double> u, a, c;
+    for (int r = 1; r <= st.repeats; ++r) {
+      const auto prefix = "r" + std::to_string(r) + "/";
+      std::vector<Prediction> pr;
+      for (const auto& p : all)
+        if (p.fold.compare(0, prefix.size(), prefix) == 0) pr.push_back(p);
+      const auto sr = score_predictions(pr, labels.classes());
+      u.push_back(sr.uf1.value_or(0));
+      a.push_back(sr.uar.value_or(0));
+      c.push_back(sr.accuracy.value_or(0));
+      repeat_json["per_repeat"].push_back({{"repeat", r}, {"uf1", u.back()}, {"uar", a.back()}, {"accuracy", c.back()}});
+    }
+    const auto mean_sd = [](const std::vector<double>& v) {
+      double m = 0, q = 0;
+      for (const double x : v) m += x;
+      m /= static_cast<double>(v.size());
+      for (const double x : v) q += (x - m) * (x - m);
+      return std::make_pair(m, std::sqrt(q / static_cast<double>(v.size() - 1)));
+    };
+    const auto [mu, su] = mean_sd(u);
+    const auto [ma, sa] = mean_sd(a);
+    const auto [mc, sc] = mean_sd(c);
+    repeat_json["repeats"] = st.repeats;
+    repeat_json["uf1_mean"] = mu, repeat_json["uf1_std"] = su;
+    repeat_json["uar_mean"] = ma, repeat_json["uar_std"] = sa;
+    repeat_json["accuracy_mean"] = mc, repeat_json["accuracy_std"] = sc;
+    scores.notes.push_back(fmt::format("{} repeats of the protocol (derived seeds): UF1 {:.3f} ± {:.3f}, UAR {:.3f} ± {:.3f}, "
+                                       "accuracy {:.3f} ± {:.3f} (mean ± sd over repeats; the pooled figures below count "
+                                       "every sample once per repeat)",
+                                       st.repeats, mu, su, ma, sa, mc, sc));
+  }
   if (st.select_on_test) scores.notes.push_back(std::string("this run also reports optimistic numbers (") +
                                                kOptimisticStamp + "); the numbers here are the honest ones");
   write_report(run_dir, scores, info);
+  if (st.repeats > 1) {
+    auto metrics = nlohmann::json::parse(read_file(run_dir.file("metrics.json")));
+    metrics["repeats"] = repeat_json;
+    run_dir.write("metrics.json", metrics.dump(2) + "\n");
+  }
   if (st.select_on_test) {
     auto optimistic = score_predictions(all_optimistic, labels.classes());
     optimistic.notes.push_back(kOptimisticStamp);
     run_dir.write("predictions_optimistic.csv", predictions_to_csv(all_optimistic, labels.classes()));
     if (run_dir.has("megc2019_log.txt"))
       run_dir.write("megc2019_log_optimistic.txt", std::string("# ") + kOptimisticStamp + "\n" + megc_log(all_optimistic));
-    auto metrics = nlohmann::json::parse(metrics_to_json(scores));
+    auto metrics = nlohmann::json::parse(read_file(run_dir.file("metrics.json")));
     metrics["optimistic"] = nlohmann::json::parse(metrics_to_json(optimistic));
     metrics["optimistic"]["stamp"] = kOptimisticStamp;
     run_dir.write("metrics.json", metrics.dump(2) + "\n");

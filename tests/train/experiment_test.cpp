@@ -100,6 +100,21 @@ TEST_F(ExperimentTest, EveryProtocolRunsEndToEnd) {
   }
 }
 
+TEST_F(ExperimentTest, RepeatsRunTheProtocolAgainWithDerivedSeedsAndReportMeanAndSd) {
+  const auto e = Experiment::from_config(config("", {"protocol={type: kfold, k: 3, repeats: 2}", "train.epochs=1"}));
+  const auto run_dir = RunDir::at(dir_->path() / "repeats");
+  const auto result = e.run(run_dir, e.runtime().context());
+  EXPECT_EQ(result.scores.folds.size(), 6u);
+  EXPECT_EQ(result.scores.n_samples, 24);  // every sample once per repeat
+  const auto metrics = nlohmann::json::parse(read_file(run_dir.file("metrics.json")));
+  ASSERT_TRUE(metrics.contains("repeats"));
+  EXPECT_EQ(metrics["repeats"]["per_repeat"].size(), 2u);
+  const double m = (metrics["repeats"]["per_repeat"][0]["uf1"].get<double>() + metrics["repeats"]["per_repeat"][1]["uf1"].get<double>()) / 2;
+  EXPECT_NEAR(metrics["repeats"]["uf1_mean"].get<double>(), m, 1e-12);
+  EXPECT_NE(read_file(run_dir.file("summary.md")).find("2 repeats of the protocol"), std::string::npos);
+  EXPECT_TRUE(run_dir.has("folds/r2_fold01.csv"));
+}
+
 TEST_F(ExperimentTest, OptimisticSelectionIsStampedAndLeavesTheHonestRunUnchanged) {
   const auto honest = Experiment::from_config(config("", {"train.epochs=4"}));
   const auto h = RunDir::at(dir_->path() / "honest");
