@@ -232,17 +232,19 @@ HeadImpl::HeadImpl(const ConfigNode& node, std::int64_t in, std::int64_t out) {
   type_ = node.get_choice("type", "linear", {"linear", "capsule"});
   const auto hidden = node.get<std::vector<std::int64_t>>("hidden", {});
   dropout_ = probability(node, "dropout", 0.0);
-  if (in <= 0) return;  // check only
   if (type_ == "capsule") {
+    // Read before the check-only return, so that every key is known when the model is only checked.
     const auto dim = positive(node, "capsule_dim", 8);
     const auto out_dim = positive(node, "out_dim", 16);
+    const auto iterations = positive(node, "iterations", 3);
+    if (in <= 0) return;
     MER_CHECK(in % dim == 0, ConfigError, node.where("capsule_dim"), ": a capsule head splits its ", in,
               " features into capsules of ", dim, "; choose a capsule_dim that divides ", in);
     caps_dim_ = dim;
-    capsule = register_module("capsule", Capsule(CapsuleOptions(in / dim, dim, out, out_dim)
-                                                     .iterations(positive(node, "iterations", 3))));
+    capsule = register_module("capsule", Capsule(CapsuleOptions(in / dim, dim, out, out_dim).iterations(iterations)));
     return;
   }
+  if (in <= 0) return;  // check only
   for (std::size_t i = 0; i < hidden.size(); ++i) {
     layers.push_back(register_module("fc" + std::to_string(i + 1), nn::Linear(in, hidden[i])));
     in = hidden[i];

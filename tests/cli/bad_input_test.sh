@@ -66,7 +66,7 @@ cmp -s "$tmp/predictions.before" "$tmp/runs/ok/predictions.csv" && pass "resumed
   || fail "resumed run differs from the uninterrupted one"
 
 expect "eval protocol loso" 0 "UF1" -- "$mer" eval --config "$cfg" --protocol loso --run-dir "$tmp/runs/eval"
-expect "eval protocol kfold refused" 2 "not implemented yet" -- "$mer" eval --config "$cfg" --protocol kfold
+expect "eval protocol kfoldd unknown" 2 "did you mean 'kfold'" -- "$mer" eval --config "$cfg" --protocol kfoldd
 expect "usage error" 2 "" -- "$mer" train
 expect "unknown flag" 2 "" -- "$mer" train --config "$cfg" --bogus
 

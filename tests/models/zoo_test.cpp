@@ -112,7 +112,7 @@ TEST(Zoo, LargePresetsRunForwardBackwardAndLearn) {
     for (const auto& p : model->parameters()) with_grad += p.grad().defined();
     EXPECT_GT(with_grad, 0);
     model->zero_grad();
-    expect_learns(*model, spec, 3, 1e-4);
+    expect_learns(*model, spec, 3, 1e-5);
   }
 }
 

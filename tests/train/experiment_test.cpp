@@ -3,6 +3,7 @@
 #include <mer/models/classifier.hpp>
 #include <mer/models/stages.hpp>
 #include <mer/preprocess/pipeline.hpp>
+#include <mer/preprocess/variants.hpp>
 #include <mer/train/experiment.hpp>
 #include <mer/train/trainer.hpp>
 
@@ -231,12 +232,15 @@ TEST(CommittedConfigs, ModelsReadWhatTheirPreprocessingProduces) {
     const auto config = Config::load(entry.path());
     const auto root = config.root();
     const auto pipeline = Pipeline::from_config(root.child("preprocess"), all_stages());
+    read_variant_specs(root.child("preprocess"));
     ModelSpec spec;
     spec.check_only = true;
     spec.inputs.clear();
     for (const auto& out : pipeline.options().outputs) spec.inputs.push_back(InputSpec{out, {}, false});
     EXPECT_NO_THROW(builtin_models().build(root.child("model"), spec));
     EXPECT_NO_THROW(TrainerOptions::from_config(root.child("train")));
+    // Every key of those sections was read: a misspelt or misplaced option fails here, not in a user's run.
+    EXPECT_NO_THROW(config.check_all_used({"dataset", "protocol", "runtime", "name"}));
     ++n;
   }
   EXPECT_GE(n, 15u);

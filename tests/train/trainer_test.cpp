@@ -385,7 +385,7 @@ TEST(TrainerOptions, UnknownOptimizerNamesLineAndKnownNames) {
   EXPECT_CONTAINS(msg, "sched.yaml:3");
   EXPECT_CONTAINS(msg, "'adamm'");
   EXPECT_CONTAINS(msg, "did you mean 'adam'?");
-  EXPECT_CONTAINS(msg, "known optimizers: adam sgd");
+  EXPECT_CONTAINS(msg, "known optimizers: adam adamw sgd rmsprop");
 }
 
 TEST(TrainerOptions, OutOfRangeValuesNameTheirKey) {
