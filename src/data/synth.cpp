@@ -468,6 +468,13 @@ double expression_profile(int frame, int onset, int apex, int offset) {
 
 // ---------------------------------------------------------------- rendering
 
+void write_bytes(const fs::path& path, const std::vector<uchar>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw IoError("cannot write '" + path.string() + "'");
+}
+
 ClipRenderer::ClipRenderer(const ClipPlan& plan, const SynthFace& face, double noise)
     : plan_(plan), face_(face), noise_(noise) {
   MER_CHECK(face.image.type() == CV_8UC3, ValueError, "synth: expected a BGR face image");
@@ -552,12 +559,6 @@ void check_options(const SynthOptions& o) {
   MER_CHECK(o.head_motion >= 0, ValueError, "synth: head_motion must be >= 0, got ", o.head_motion);
 }
 
-void write_bytes(const fs::path& path, const std::vector<uchar>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw IoError("cannot write '" + path.string() + "'");
-}
 
 // Parallel workers call OpenCV, whose own thread pool would only oversubscribe the cores.
 class OpenCvThreadsScope {
@@ -655,7 +656,7 @@ SynthReport synthesize_casme2(const SynthOptions& options, const RunContext& ctx
             } catch (const cv::Exception& e) {
               throw IoError(detail::concat("cannot encode frame ", f, " as JPEG: ", e.what()));
             }
-            write_bytes(dir / ("img" + std::to_string(f) + ".jpg"), jpeg);
+            detail::write_bytes(dir / ("img" + std::to_string(f) + ".jpg"), jpeg);
           }
         });
         progress.tick();

@@ -113,13 +113,6 @@ detail::SynthFace scaled_face(const detail::SynthFace& face, int face_size) {
   return out;
 }
 
-void write_bytes(const fs::path& path, const std::vector<uchar>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw IoError("cannot write '" + path.string() + "'");
-}
-
 struct Clip {
   const SourceLayout* source;
   detail::ClipPlan plan;
@@ -270,7 +263,7 @@ SynthReport synthesize_megc2019(const SynthOptions& options, const Megc2019Synth
             const bool bmp = c.source->database == "smic";
             if (c.source->database == "samm") cv::cvtColor(frame, frame, cv::COLOR_BGR2GRAY);  // SAMM is greyscale
             cv::imencode(bmp ? ".bmp" : ".jpg", frame, bytes, {cv::IMWRITE_JPEG_QUALITY, 90});
-            write_bytes(frame_path(c, f), bytes);
+            detail::write_bytes(frame_path(c, f), bytes);
             ++frames_written;
           }
         });

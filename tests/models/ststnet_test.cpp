@@ -13,8 +13,7 @@
 #include <string>
 #include <vector>
 
-// gmock is not linked; a substring check reads as well.
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+#include "support/model_checks.hpp"
 
 namespace mer {
 namespace {
@@ -23,16 +22,7 @@ STSTNet make_net(std::int64_t classes = 3, bool batch_norm = true, double dropou
   return STSTNet(STSTNetOptions(3, classes).batch_norm(batch_norm).dropout(dropout));
 }
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
+using test::error_message;
 
 TEST(STSTNet, ParameterCountMatchesThePaper) {
   // conv 84 + 140 + 224, batch norm 6 + 10 + 16, fc 400·3 + 3.

@@ -85,6 +85,9 @@ struct ClipPlan {
 /// Plans the clips of subject `subject_index` (0-based): names unique within the subject, emotions
 /// round-robin over options.emotions from a subject-dependent start, frames, amplitudes, head motion.
 std::vector<ClipPlan> plan_subject(const SynthOptions& options, int subject_index);
+/// Writes an encoded frame (IoError naming the file on failure).
+void write_bytes(const std::filesystem::path& path, const std::vector<uchar>& bytes);
+
 /// Draws everything random about a clip whose subject, name, emotion and seed are set: frames (onset in
 /// [first_onset, last_onset]), amplitude, bump jitter, head motion, gain, and AUs matching the emotion.
 void draw_clip(ClipPlan& plan, const SynthOptions& options, int first_onset, int last_onset);
