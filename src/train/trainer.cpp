@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -206,6 +207,15 @@ struct Batcher {
   std::vector<std::string> wanted;
   std::vector<int> au_vocabulary;  // empty: no AU targets
   torch::Device device;
+  /// Each sample's AU targets over the vocabulary, parsed once per fit (not once per batch and epoch).
+  std::map<std::size_t, ActionUnitTargets> au_targets;
+
+  void set_action_units(std::vector<int> vocabulary, const std::vector<std::size_t>& train,
+                        const std::vector<std::size_t>& val) {
+    au_vocabulary = std::move(vocabulary);
+    for (const auto* indices : {&train, &val})
+      for (const std::size_t i : *indices) au_targets.emplace(i, action_unit_targets(f.samples[i].action_units, au_vocabulary));
+  }
 
   NamedInputs inputs(const std::size_t* idx, std::size_t n, const Augmenter* augment, std::mt19937_64* rng) const {
     if (!f.uniform()) {
@@ -224,10 +234,12 @@ struct Batcher {
       const auto a = static_cast<std::int64_t>(au_vocabulary.size());
       auto values = torch::zeros({static_cast<std::int64_t>(n), a});
       auto known = torch::zeros({static_cast<std::int64_t>(n)}, torch::kBool);
+      float* v = values.data_ptr<float>();
+      bool* kn = known.data_ptr<bool>();
       for (std::size_t k = 0; k < n; ++k) {
-        const auto target = action_unit_targets(f.samples[idx[k]].action_units, au_vocabulary);
-        known[static_cast<std::int64_t>(k)] = target.known;
-        values[static_cast<std::int64_t>(k)] = torch::tensor(target.values);
+        const auto& target = au_targets.at(idx[k]);
+        kn[k] = target.known;
+        std::copy(target.values.begin(), target.values.end(), v + k * static_cast<std::size_t>(a));
       }
       t.action_units = values.to(device);
       t.action_units_known = known.to(device);
@@ -300,10 +312,11 @@ Split evaluate(Classifier& model, const Batcher& batcher, const Objective& objec
     const auto pred = out.logits.argmax(1);
     correct += pred.eq(t.labels).sum().item<std::int64_t>();
     classes = out.logits.size(1);
-    const auto p = pred.to(torch::kCPU), y = t.labels.to(torch::kCPU);
-    for (std::int64_t k = 0; k < p.size(0); ++k) {
-      predicted.push_back(static_cast<int>(p[k].item<std::int64_t>()));
-      truth.push_back(static_cast<int>(y[k].item<std::int64_t>()));
+    const auto p = pred.to(torch::kCPU, torch::kLong).contiguous();
+    const auto* pp = p.data_ptr<std::int64_t>();
+    for (std::size_t k = 0; k < n; ++k) {
+      predicted.push_back(static_cast<int>(pp[k]));
+      truth.push_back(batcher.f.samples[indices[b + k]].label);
     }
   }
   Split s;
@@ -517,7 +530,7 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
     loss_ctx.class_counts.assign(static_cast<std::size_t>(loss_ctx.num_classes), 0.0);
     for (const std::size_t i : train) loss_ctx.class_counts[static_cast<std::size_t>(features.samples[i].label)] += 1;
     if (const auto au = loss_ctx.output_widths.find("au"); au != loss_ctx.output_widths.end()) {
-      batcher.au_vocabulary = training_action_units(features, train);
+      batcher.set_action_units(training_action_units(features, train), train, val);
       MER_CHECK(static_cast<std::int64_t>(batcher.au_vocabulary.size()) == au->second, ValueError,
                 "the model's 'au' output has ", au->second, " units but the training samples code ",
                 batcher.au_vocabulary.size(), " action units; build the model with training_action_units()");

@@ -15,21 +15,12 @@
 #include <string>
 #include <vector>
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+#include "support/model_checks.hpp"
 
 namespace mer {
 namespace {
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
+using test::error_message;
 
 // A tiny TorchScript "magnifier" written from source in the test (no Python needed): the first-order
 // Eulerian model in intensity, frame + alpha (frame - reference). Saved as a real .pt file so that the

@@ -12,21 +12,12 @@
 #include <random>
 #include <string>
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+#include "support/model_checks.hpp"
 
 namespace mer {
 namespace {
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
+using test::error_message;
 
 // The shape of a flow + strain + apex pipeline: channels u, v (a vector field), strain, apex.
 FeatureSet layout(int size) {

@@ -16,8 +16,7 @@
 
 #include "support/test_paths.hpp"
 
-// gmock is not linked; a substring check reads as well.
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+#include "support/model_checks.hpp"
 
 namespace mer {
 namespace {
@@ -81,16 +80,7 @@ double accuracy(const std::vector<std::vector<float>>& probs, const FeatureSet& 
   return static_cast<double>(correct) / static_cast<double>(idx.size());
 }
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
+using test::error_message;
 
 TrainerOptions quick(int epochs) {
   TrainerOptions o;
