@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(pkg-config ccache
   libtorch-dev libopenblas0-pthread libopencv-dev libopencv-contrib-dev libdlib-dev libdlib-data
   opencv-data libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
-  libzip-dev libpugixml-dev)
+  libzip-dev libpugixml-dev libcmark-gfm-dev libcmark-gfm-extensions-dev)
 # Tools count as present when their command is, whoever installed them (npm often comes from elsewhere,
 # and Debian's npm package conflicts with a newer nodejs).
 declare -A tools=([cmake]=cmake [ninja]=ninja-build [g++]=g++ [git]=git [npm]=npm)

@@ -39,13 +39,15 @@ RunScores score_predictions(const std::vector<Prediction>& preds, const std::vec
   s.n_samples = static_cast<std::int64_t>(preds.size());
   std::vector<int> t, p;
   std::vector<std::string> order;
-  std::map<std::string, std::pair<std::vector<int>, std::vector<int>>> per_fold, per_source;
+  std::map<std::string, std::pair<std::vector<int>, std::vector<int>>> per_fold, per_source, per_subject;
   for (const auto& x : preds) {
     t.push_back(x.true_label);
     p.push_back(x.pred_label);
     if (!per_fold.count(x.fold)) order.push_back(x.fold);
     per_fold[x.fold].first.push_back(x.true_label);
     per_fold[x.fold].second.push_back(x.pred_label);
+    per_subject[x.subject].first.push_back(x.true_label);
+    per_subject[x.subject].second.push_back(x.pred_label);
     auto& src = per_source[source_of(x.sample_id)];
     src.first.push_back(x.true_label);
     src.second.push_back(x.pred_label);
@@ -59,6 +61,10 @@ RunScores score_predictions(const std::vector<Prediction>& preds, const std::vec
     const auto& [ft, fp] = per_fold[name];
     const auto cm = confusion_matrix(ft, fp, k);
     s.folds.push_back(FoldScores{name, cm.total(), accuracy(cm), uf1(cm), uar(cm)});
+  }
+  for (const auto& [name, tp] : per_subject) {
+    const auto cm = confusion_matrix(tp.first, tp.second, k);
+    s.subjects.push_back(FoldScores{name, cm.total(), accuracy(cm), uf1(cm), uar(cm)});
   }
   s.accuracy_fold_mean = mean_of(s.folds, &FoldScores::accuracy);
   s.uf1_fold_mean = mean_of(s.folds, &FoldScores::uf1);
@@ -107,6 +113,11 @@ std::string metrics_to_json(const RunScores& s) {
     folds.push_back({{"fold", f.fold}, {"n", f.n}, {"accuracy", opt(f.accuracy)}, {"uf1", opt(f.uf1)},
                      {"uar", opt(f.uar)}});
   j["folds"] = folds;
+  json subjects = json::array();
+  for (const auto& f : s.subjects)
+    subjects.push_back({{"subject", f.fold}, {"n", f.n}, {"accuracy", opt(f.accuracy)}, {"uf1", opt(f.uf1)},
+                        {"uar", opt(f.uar)}});
+  j["per_subject"] = subjects;
   j["n_samples"] = s.n_samples;
   j["n_folds"] = s.folds.size();
   j["notes"] = s.notes;
@@ -165,10 +176,15 @@ std::string summary_markdown(const RunScores& s, const SummaryInfo& info) {
     for (auto v : s.confusion.counts[r]) md << " " << v << " |";
     md << "\n";
   }
+  for (const auto& [file, caption] : info.images) md << "\n## " << caption << "\n\n![" << caption << "](" << file << ")\n";
   md << "\n## Per fold\n\n| fold | n | accuracy | UF1 | UAR |\n|---|---|---|---|---|\n";
   for (const auto& f : s.folds)
     md << "| " << f.fold << " | " << f.n << " | " << fmt(f.accuracy, 3) << " | " << fmt(f.uf1, 3) << " | "
        << fmt(f.uar, 3) << " |\n";
+  md << "\n## Per subject\n\nEach subject's test predictions, whichever folds they came from; UF1 over the classes the "
+        "subject shows.\n\n| subject | n | accuracy | UF1 |\n|---|---|---|---|\n";
+  for (const auto& f : s.subjects)
+    md << "| " << f.fold << " | " << f.n << " | " << fmt(f.accuracy, 3) << " | " << fmt(f.uf1, 3) << " |\n";
   md << "\n## Skipped samples\n\n";
   if (info.skipped.empty()) {
     md << "None.\n";

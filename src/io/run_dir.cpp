@@ -2,7 +2,13 @@
 #include <mer/io/atomic_file.hpp>
 #include <mer/io/run_dir.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace mer {
 namespace fs = std::filesystem;
@@ -29,6 +35,24 @@ bool RunDir::has(const std::string& name) const { return fs::exists(path_ / name
 
 void RunDir::write(const std::string& name, const std::string& content) const {
   write_file_atomic(path_ / name, content);
+}
+
+RunLock::RunLock(const RunDir& dir, const std::string& file, const std::string& what) {
+  const auto path = dir.file(file);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IoError("cannot create lock file '" + path.string() + "': " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK)
+      throw IoError(what + " is in use by another process (" + path.string() + " is locked); wait for it or choose another run folder");
+    throw IoError("cannot lock '" + path.string() + "': " + std::strerror(err));
+  }
+}
+
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 }  // namespace mer

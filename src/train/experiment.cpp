@@ -154,7 +154,26 @@ Experiment::~Experiment() = default;
 Experiment::Experiment(Experiment&&) noexcept = default;
 const std::string& Experiment::name() const { return state_->name; }
 const RuntimeOptions& Experiment::runtime() const { return state_->runtime; }
-std::string Experiment::resolved_config() const { return state_->config.dump(); }
+// The name goes into the resolved config, so that the file alone rebuilds the same experiment (`mer report
+// merge`, `mer predict`, `mer train --config run/config.resolved.yaml`).
+std::string Experiment::resolved_config() const {
+  const auto& st = *state_;
+  return st.config.root().has("name") ? st.config.dump() : "name: " + nlohmann::json(st.name).dump() + "\n" + st.config.dump();
+}
+
+RunOptions::Shard RunOptions::Shard::parse(const std::string& spec) {
+  const auto slash = spec.find('/');
+  Shard s;
+  bool ok = slash != std::string::npos && slash > 0 && slash + 1 < spec.size() &&
+            spec.find_first_not_of("0123456789/") == std::string::npos && spec.find('/', slash + 1) == std::string::npos;
+  if (ok) {
+    s.index = std::stoi(spec.substr(0, slash));
+    s.count = std::stoi(spec.substr(slash + 1));
+    ok = s.count >= 1 && s.index >= 1 && s.index <= s.count;
+  }
+  MER_CHECK(ok, ValueError, "shard '", spec, "' is not i/n with 1 <= i <= n (e.g. --shard 2/4 runs the second of four shares of the folds)");
+  return s;
+}
 
 Experiment Experiment::from_config(const Config& config) {
   // The document as written, before readers fill in defaults: preprocess variants are rebuilt from it, so a
@@ -249,6 +268,24 @@ void save_checkpoint(Classifier& model, const ModelSpec& spec, const std::string
   fs::rename(tmp, file);
 }
 
+// folds/<fold>.json: the fit's per-epoch log and the selected epoch.
+std::string history_json(const std::vector<EpochLog>& history, std::size_t train_samples, std::size_t val_samples) {
+  nlohmann::json h;
+  for (const auto& e : history) {
+    nlohmann::json row = {{"epoch", e.epoch}, {"lr", e.lr}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy}};
+    if (e.val_loss) row["val_loss"] = *e.val_loss;
+    if (e.val_accuracy) row["val_accuracy"] = *e.val_accuracy;
+    if (e.val_uf1) row["val_uf1"] = *e.val_uf1;
+    for (const auto& [name, v] : e.train_terms) row["train_" + name] = v;
+    h["history"].push_back(row);
+    if (e.selected) h["selected_epoch"] = e.epoch;
+  }
+  h["epochs_run"] = history.size();
+  h["train_samples"] = train_samples;
+  h["val_samples"] = val_samples;
+  return h.dump(1) + "\n";
+}
+
 std::string fold_file(const std::string& fold) {
   std::string f = fold;
   std::replace(f.begin(), f.end(), '/', '_');
@@ -258,18 +295,28 @@ std::string fold_file(const std::string& fold) {
 
 }  // namespace
 
-ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) const {
+ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, const RunOptions& options) const {
   const auto& st = *state_;
   const auto t0 = std::chrono::steady_clock::now();
   torch::set_num_threads(ctx.threads);
+  const auto shard_tag = options.shard ? fmt::format("shard-{}-of-{}", options.shard->index, options.shard->count) : std::string();
+  // Two processes writing one run folder (or one shard of it) would interleave folds and reports.
+  const RunLock lock(run_dir, shard_tag.empty() ? "run.lock" : shard_tag + ".lock",
+                     shard_tag.empty() ? "run folder '" + run_dir.path().string() + "'"
+                                       : shard_tag + " of run folder '" + run_dir.path().string() + "'");
 
   // A run folder belongs to one config: resuming it with another would mix two experiments.
-  const auto resolved = st.config.dump();
-  if (run_dir.has("config.resolved.yaml") && read_file(run_dir.file("config.resolved.yaml")) != resolved)
+  const auto resolved = resolved_config();
+  // Compared as parsed YAML re-emitted: a default filled in by a reader and the same value read back from
+  // the file can be emitted in different styles ("[]" on its own line or not).
+  const auto normal = [](const std::string& yaml) { return Config::from_string(yaml).dump(); };
+  if (run_dir.has("config.resolved.yaml") && normal(read_file(run_dir.file("config.resolved.yaml"))) != normal(resolved))
     throw ConfigError("run folder '" + run_dir.path().string() +
                       "' holds a run of a different config; choose another --run-dir");
+  MER_CHECK(!options.merge || run_dir.has("config.resolved.yaml"), DataError, "run folder '", run_dir.path().string(),
+            "' has no config.resolved.yaml: nothing to merge");
   run_dir.write("config.resolved.yaml", resolved);
-  run_dir.write("env.json", env_json(*this, ctx));
+  if (!options.merge) run_dir.write(shard_tag.empty() ? "env.json" : "env." + shard_tag + ".json", env_json(*this, ctx));
 
   const auto& labels = st.dataset->labels();
   logger()->info("{}: {} samples of {} ({} classes: {}), {} excluded by the dataset", st.name,
@@ -328,11 +375,28 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
   std::vector<Prediction> all, all_optimistic;
   std::vector<int> optimistic_epochs;
   std::int64_t n_params = 0;
-  Progress progress(st.protocol_name + " folds", folds.size(), ctx.progress);
-  for (const auto& fold : folds) {
+  // A shard trains folds k with k % n == i - 1 (round robin keeps shares even when folds differ in size
+  // along the protocol's order); the others it only reads if another shard has finished them.
+  const auto mine = [&](std::size_t k) {
+    return !options.merge && (!options.shard || static_cast<int>(k % static_cast<std::size_t>(options.shard->count)) == options.shard->index - 1);
+  };
+  std::size_t n_mine = 0;
+  for (std::size_t k = 0; k < folds.size(); ++k) n_mine += mine(k);
+  if (options.shard)
+    logger()->info("{}: {} of the {} folds ({})", shard_tag, n_mine, folds.size(), st.protocol_name);
+  result.folds_total = static_cast<int>(folds.size());
+  std::vector<std::string> missing;
+  Progress progress(st.protocol_name + " folds", n_mine, ctx.progress);
+  for (std::size_t k = 0; k < folds.size(); ++k) {
+    const auto& fold = folds[k];
     const auto file = fold_file(fold.name);
     const auto optimistic_file = file.substr(0, file.size() - 4) + ".optimistic.csv";
-    if (run_dir.has(file) && (!st.select_on_test || run_dir.has(optimistic_file))) {
+    const bool done = run_dir.has(file) && (!st.select_on_test || run_dir.has(optimistic_file));
+    if (!done && !mine(k)) {
+      missing.push_back(fold.name);
+      continue;
+    }
+    if (done) {
       auto done = read_predictions(run_dir.file(file), labels.classes());
       all.insert(all.end(), done.begin(), done.end());
       if (st.select_on_test) {
@@ -340,7 +404,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
         all_optimistic.insert(all_optimistic.end(), opt.begin(), opt.end());
       }
       ++result.folds_resumed;
-      progress.tick();
+      if (mine(k)) progress.tick();
       continue;
     }
     with_context("training fold " + fold.name, [&] {
@@ -369,23 +433,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
       const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx, on_epoch);
       // The fit's selected epoch (the last, or the best on the training side's validation subjects): the
       // test subject plays no part in choosing it. Its history goes beside its predictions.
-      {
-        nlohmann::json h;
-        for (const auto& e : history) {
-          nlohmann::json row = {{"epoch", e.epoch}, {"lr", e.lr}, {"train_loss", e.train_loss},
-                                {"train_accuracy", e.train_accuracy}};
-          if (e.val_loss) row["val_loss"] = *e.val_loss;
-          if (e.val_accuracy) row["val_accuracy"] = *e.val_accuracy;
-          if (e.val_uf1) row["val_uf1"] = *e.val_uf1;
-          for (const auto& [name, v] : e.train_terms) row["train_" + name] = v;
-          h["history"].push_back(row);
-          if (e.selected) h["selected_epoch"] = e.epoch;
-        }
-        h["epochs_run"] = history.size();
-        h["train_samples"] = train.size();
-        h["val_samples"] = fold.val.size();
-        run_dir.write(file.substr(0, file.size() - 4) + ".json", h.dump(1) + "\n");
-      }
+      run_dir.write(file.substr(0, file.size() - 4) + ".json", history_json(history, train.size(), fold.val.size()));
       const auto probs = trainer.predict(*model, features, fold.test, ctx);
       const auto preds = fold_predictions(features, fold, probs);
       int correct = 0;
@@ -406,7 +454,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
       const bool keep = st.runtime.checkpoints == "all" || (st.runtime.checkpoints == "auto" && n_params <= 20'000'000);
       if (keep) {
         fs::create_directories(run_dir.path() / "folds");
-        save_checkpoint(*model, fold_spec, st.config.dump(), run_dir.file(file.substr(0, file.size() - 4) + ".pt"));
+        save_checkpoint(*model, fold_spec, resolved, run_dir.file(file.substr(0, file.size() - 4) + ".pt"));
       }
       run_dir.write(file, predictions_to_csv(preds, labels.classes()));
       const auto& last = history.back();
@@ -418,6 +466,17 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
     progress.tick();
   }
   progress.finish();
+  if (!missing.empty()) {
+    result.folds_missing = static_cast<int>(missing.size());
+    MER_CHECK(!options.merge, DataError, "run folder '", run_dir.path().string(), "' lacks ", missing.size(), " of the ",
+              folds.size(), " folds (", fmt::format("{}", fmt::join(missing.begin(), missing.begin() + std::min<std::ptrdiff_t>(3, static_cast<std::ptrdiff_t>(missing.size())), ", ")),
+              missing.size() > 3 ? ", ..." : "", "); run the shards that train them before merging");
+    logger()->info("{}: done ({} folds trained, {} of {} folds still missing in the run folder; `mer report merge {}` "
+                   "writes the report once every shard has finished)",
+                   shard_tag, result.folds_run, missing.size(), folds.size(), run_dir.path().string());
+    result.complete = false;
+    return result;
+  }
   run_dir.write("predictions.csv", predictions_to_csv(all, labels.classes()));
   // A composite's predictions also go out in the MEGC2019 organisers' log format.
   {
@@ -466,6 +525,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
           if (row.contains(key)) c[key].push_back(row[key].get<double>());
       curves.push_back(std::move(c));
     }
+    if (!curves.empty()) info.images.emplace_back("learning_curves.png", "Learning curves");
     if (!curves.empty())
       write_learning_curves_png(run_dir.file("learning_curves.png"), curves,
                                 (st.select_on_test ? std::string(kOptimisticStamp) + " - " : std::string()) + st.name +
@@ -532,6 +592,27 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx) c
     logger()->warn("{}: UF1 {} UAR {} (honest: UF1 {} UAR {})", kOptimisticStamp, f(optimistic.uf1), f(optimistic.uar),
                    f(scores.uf1), f(scores.uar));
     result.optimistic = std::move(optimistic);
+  }
+  if (options.fit_all) {
+    // The deployable model: every sample trains it, with the protocol's own schedule. Its numbers are the
+    // protocol's above; this model has no test data of its own, so it reports none.
+    with_context("training the all-data model (--fit-all)", [&] {
+      Fold all_data{"fit_all", {}, {}, {}};
+      for (std::size_t i = 0; i < n_samples; ++i) all_data.train.push_back(i);
+      ValidationOptions::from_config(st.config.root().child("protocol")).split(features.samples, all_data, ctx.seed);
+      const auto seed = derive_seed(ctx.seed, "fit_all");
+      torch::manual_seed(seed);
+      ModelSpec all_spec = spec;
+      all_spec.num_action_units = static_cast<std::int64_t>(training_action_units(features, all_data.train).size());
+      auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, all_spec));
+      auto train = all_data.train;
+      for (const std::size_t i : all_data.train) train.insert(train.end(), copies[i].begin(), copies[i].end());
+      logger()->info("fit_all: training on {} samples ({} validation)", train.size(), all_data.val.size());
+      const auto history = trainer.fit(*model, features, train, all_data.val, seed, ctx);
+      run_dir.write("fit_all.json", history_json(history, train.size(), all_data.val.size()));
+      save_checkpoint(*model, all_spec, resolved, run_dir.file("fit_all.pt"));
+      logger()->info("fit_all: model saved to {}", run_dir.file("fit_all.pt").string());
+    });
   }
   result.scores = std::move(scores);
   result.skipped = std::move(skipped);

@@ -410,7 +410,8 @@ TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
   o.momentum = node.get<double>("momentum", o.momentum);
   // Momentum >= 1 makes SGD's velocity grow without bound.
   if (!(o.momentum >= 0 && o.momentum < 1)) bad_option(node, "momentum", "in [0, 1)", str(o.momentum));
-  if (momentum_written && o.optimizer != "sgd" && o.optimizer != "rmsprop") {
+  // A resolved config (config.resolved.yaml) carries the default; only a value someone chose is worth a warning.
+  if (momentum_written && o.momentum != TrainerOptions{}.momentum && o.optimizer != "sgd" && o.optimizer != "rmsprop") {
     logger()->warn("{}: '{}' only affects sgd and rmsprop; the {} optimizer ignores it", node.where("momentum"),
                    node.key_path("momentum"), o.optimizer);
   }
@@ -504,7 +505,7 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
   const Augmenter augmenter(options_.augment, features);
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  Batcher batcher{features, group_slices(features), model.input_names(), {}, device};
+  Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}};
 
   return torch_boundary("training", [&] {
     torch::manual_seed(seed);
@@ -701,7 +702,7 @@ std::vector<std::vector<float>> Trainer::predict(Classifier& model, const Featur
   check_inputs(features, indices, "prediction");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device};
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}};
   return torch_boundary("predicting", [&] {
     model.to(device);
     model.eval();

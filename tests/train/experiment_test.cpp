@@ -5,10 +5,13 @@
 #include <mer/preprocess/pipeline.hpp>
 #include <mer/preprocess/variants.hpp>
 #include <mer/train/experiment.hpp>
+#include <mer/train/predict.hpp>
 #include <mer/train/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "support/synth_tree.hpp"
 #include "support/test_paths.hpp"
@@ -138,6 +141,138 @@ TEST_F(ExperimentTest, OptimisticSelectionIsStampedAndLeavesTheHonestRunUnchange
   std::size_t checkpoints = 0;
   for (const auto& e : fs::directory_iterator(h.path() / "folds")) checkpoints += e.path().extension() == ".pt";
   EXPECT_EQ(checkpoints, 3u);
+}
+
+// Shards in one folder, and shards in folders of their own gathered by merge, give the report of an
+// unsharded run; a shard never writes a pooled report while folds are missing.
+TEST_F(ExperimentTest, ShardsMergeToTheUnshardedRun) {
+  const auto e = Experiment::from_config(config("", {"train.epochs=2"}));
+  const auto ctx = e.runtime().context();
+  const auto whole = RunDir::at(dir_->path() / "unsharded");
+  e.run(whole, ctx);
+
+  const auto shared = RunDir::at(dir_->path() / "sharded");
+  RunOptions first;
+  first.shard = RunOptions::Shard::parse("1/2");
+  const auto r1 = e.run(shared, ctx, first);
+  EXPECT_FALSE(r1.complete);
+  EXPECT_EQ(r1.folds_run, 2);  // folds 1 and 3 of 3
+  EXPECT_EQ(r1.folds_missing, 1);
+  EXPECT_FALSE(shared.has("metrics.json"));
+  RunOptions merge;
+  merge.merge = true;
+  EXPECT_THROW(e.run(shared, ctx, merge), DataError);  // fold 2 is missing
+  RunOptions second;
+  second.shard = RunOptions::Shard::parse("2/2");
+  EXPECT_EQ(e.run(shared, ctx, second).folds_run, 1);
+  // The merge rebuilds the experiment from the run folder alone, as `mer report merge` does.
+  const auto rebuilt = Experiment::from_config(Config::load(shared.file("config.resolved.yaml")));
+  const auto merged = rebuilt.run(shared, ctx, merge);
+  EXPECT_EQ(merged.folds_run, 0);
+  EXPECT_EQ(read_file(shared.file("metrics.json")), read_file(whole.file("metrics.json")));
+  EXPECT_EQ(read_file(shared.file("predictions.csv")), read_file(whole.file("predictions.csv")));
+
+  for (const char* bad : {"3/2", "0/2", "2", "1/0", "a/b", "1/2/3", "/2"}) EXPECT_THROW(RunOptions::Shard::parse(bad), ValueError) << bad;
+}
+
+TEST_F(ExperimentTest, ARunFolderIsLockedWhileAProcessWritesIt) {
+  const auto run_dir = RunDir::at(dir_->path() / "locked");
+  const RunLock held(run_dir, "run.lock", "run folder");
+  const auto e = Experiment::from_config(config("", {"train.epochs=1"}));
+  try {
+    e.run(run_dir, e.runtime().context());
+    FAIL();
+  } catch (const IoError& err) {
+    EXPECT_NE(std::string(err.what()).find("in use by another process"), std::string::npos) << err.what();
+  }
+}
+
+// The saved models classify a clip given as a frame folder or as a (lossless) video exactly as the run
+// classified that sample; --fit-all adds a model trained on every sample.
+TEST_F(ExperimentTest, PredictReproducesTheRunsPredictionsFromFramesAndVideo) {
+  const auto e = Experiment::from_config(config("", {"train.epochs=2"}));
+  const auto run_dir = RunDir::at(dir_->path() / "predict_run");
+  RunOptions options;
+  options.fit_all = true;
+  e.run(run_dir, e.runtime().context(), options);
+  ASSERT_TRUE(run_dir.has("fit_all.pt"));
+  EXPECT_TRUE(run_dir.has("fit_all.json"));
+  const auto classes = predictions_classes(run_dir.file("predictions.csv"));
+  const auto preds = read_predictions(run_dir.file("predictions.csv"), classes);
+  const auto& p = preds.front();
+  // The sample's frames, as the dataset lists them.
+  const auto table = read_file(dir_->path() / "CASME2/CASME2-coding-20140508.csv");
+  const auto clip = p.sample_id.substr(p.sample_id.rfind('/') + 1);
+  const auto subject = p.subject.substr(p.subject.rfind('/') + 1);
+  int onset = -1, apex = -1, offset = -1;
+  {
+    std::istringstream in(table);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find("," + clip + ",") != std::string::npos) {
+        std::vector<std::string> cells;
+        std::istringstream ls(line);
+        for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+        onset = std::stoi(cells[3]), apex = std::stoi(cells[4]), offset = std::stoi(cells[5]);
+      }
+  }
+  ASSERT_GE(onset, 0) << clip;
+  const auto frames = dir_->path() / "CASME2/CASME2_RAW_selected" / subject / clip;
+  RunContext ctx;
+  ctx.threads = 2;
+  PredictRequest req;
+  req.frames = frames;
+  req.onset = onset, req.apex = apex, req.offset = offset;
+  req.model = p.fold;
+  const auto from_frames = predict_clip(run_dir.path(), req, ctx);
+  ASSERT_EQ(from_frames.probabilities.size(), p.probs.size());
+  for (std::size_t c = 0; c < p.probs.size(); ++c) EXPECT_NEAR(from_frames.probabilities[c], p.probs[c], 1e-5) << classes[c];
+
+  // The same frames as an FFV1 video (lossless): frame numbers become 0-based indices. Grey frames, because
+  // the pipeline reads JPEG frames as grey straight from the decoder (its luma), while a colour video's
+  // frames would be converted from BGR with other rounding.
+  const auto video = dir_->path() / "clip.avi";
+  {
+    cv::VideoWriter w;
+    for (int f = onset; f <= offset; ++f) {
+      const auto img = cv::imread((frames / ("img" + std::to_string(f) + ".jpg")).string(), cv::IMREAD_GRAYSCALE);
+      if (!w.isOpened()) w.open(video.string(), cv::VideoWriter::fourcc('F', 'F', 'V', '1'), 25, img.size(), false);
+      ASSERT_TRUE(w.isOpened());
+      w.write(img);
+    }
+  }
+  PredictRequest vreq;
+  vreq.video = video;
+  vreq.apex = apex - onset;
+  vreq.model = p.fold;
+  const auto from_video = predict_clip(run_dir.path(), vreq, ctx);
+  for (std::size_t c = 0; c < p.probs.size(); ++c) EXPECT_NEAR(from_video.probabilities[c], p.probs[c], 1e-5) << classes[c];
+  EXPECT_EQ(from_video.offset, offset - onset);
+
+  // All folds' mean and the all-data model give distributions; a fold that does not exist is refused.
+  vreq.model = "";
+  const auto mean = predict_clip(run_dir.path(), vreq, ctx);
+  EXPECT_EQ(mean.models.size(), 3u);
+  double sum = 0;
+  for (const double q : mean.probabilities) sum += q;
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+  vreq.model = "fit_all";
+  EXPECT_EQ(predict_clip(run_dir.path(), vreq, ctx).models.size(), 1u);
+  vreq.model = "casme2/nobody";
+  EXPECT_THROW(predict_clip(run_dir.path(), vreq, ctx), DataError);
+
+  // A checkpoint of another model is refused by name.
+  const auto other = Experiment::from_config(config("model: {dropout: 0.25}\n", {"train.epochs=1"}));
+  const auto other_dir = RunDir::at(dir_->path() / "predict_other");
+  other.run(other_dir, other.runtime().context());
+  fs::copy_file(other_dir.file("folds/casme2_sub01.pt"), run_dir.file("folds/casme2_sub01.pt"), fs::copy_options::overwrite_existing);
+  vreq.model = "casme2/sub01";
+  try {
+    predict_clip(run_dir.path(), vreq, ctx);
+    FAIL();
+  } catch (const ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("holds another model"), std::string::npos) << err.what();
+  }
 }
 
 TEST_F(ExperimentTest, RescoreReproducesTheRunsMetrics) {

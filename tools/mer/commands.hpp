@@ -1,6 +1,7 @@
 #pragma once
 // Each command adds itself to the app; the library does the work. Shared bits live in common.cpp.
 #include <mer/eval/report.hpp>
+#include <mer/train/experiment.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +24,8 @@ void add_version(CLI::App& app);
 void add_preprocess(CLI::App& app);
 void add_cache(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_report(CLI::App& app);
+void add_predict(CLI::App& app);
 
 /// Options shared by commands that load an experiment config.
 struct ConfigArgs {
@@ -36,7 +39,8 @@ struct ConfigArgs {
 
 /// Loads the config, builds and runs the experiment in `run_dir` (or a new timestamped folder), prints
 /// the headline results.
-void run_experiment(const ConfigArgs& args, std::vector<std::string> extra_overrides, const std::string& run_dir);
+void run_experiment(const ConfigArgs& args, std::vector<std::string> extra_overrides, const std::string& run_dir,
+                    const RunOptions& options = {});
 /// Prints the headline numbers of a scored run to stdout.
 void print_scores(const RunScores& scores, const std::filesystem::path& run_dir);
 

@@ -49,7 +49,8 @@ void print_scores(const RunScores& s, const std::filesystem::path& run_dir) {
     std::printf("report: %s  (summary.md, metrics.json, confusion.png, predictions.csv)\n", run_dir.string().c_str());
 }
 
-void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, const std::string& run_dir_arg) {
+void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, const std::string& run_dir_arg,
+                    const RunOptions& options) {
   auto overrides = args.overrides();
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   const auto config = Config::load(args.config, overrides);
@@ -60,9 +61,14 @@ void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, cons
   logger()->info("run folder: {}", run_dir.path().string());
   auto run_ctx = ctx;
   run_ctx.run_dir = run_dir.path();
-  const auto result = experiment.run(run_dir, run_ctx);
+  const auto result = experiment.run(run_dir, run_ctx, options);
   if (result.folds_resumed > 0)
     logger()->info("resumed: {} folds were already done, {} run now", result.folds_resumed, result.folds_run);
+  if (!result.complete) {
+    std::printf("%d folds trained; %d of %d folds still to come from other shards. Then: mer report merge %s\n",
+                result.folds_run, result.folds_missing, result.folds_total, run_dir.path().string().c_str());
+    return;
+  }
   print_scores(result.scores, result.run_dir);
   if (result.optimistic) {
     std::printf("\n");

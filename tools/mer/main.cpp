@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   mer::cli::add_preprocess(app);
   mer::cli::add_cache(app);
   mer::cli::add_bench(app);
+  mer::cli::add_report(app);
+  mer::cli::add_predict(app);
   try {
     app.parse(argc, argv);
     return 0;

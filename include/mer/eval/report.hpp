@@ -32,6 +32,9 @@ struct RunScores {
   std::vector<ClassScores> per_class;    ///< pooled
   std::optional<double> accuracy, uf1, uar;  ///< pooled (MEGC2019)
   std::vector<FoldScores> folds;
+  /// Per subject (Prediction::subject, sorted): support, accuracy, UF1 over the classes that subject shows.
+  /// The unit of paired comparisons between runs (<mer/eval/compare.hpp>), whatever the protocol's folds.
+  std::vector<FoldScores> subjects;
   std::optional<double> accuracy_fold_mean, uf1_fold_mean, uar_fold_mean;
   std::int64_t n_samples = 0;
   /// Source database (the sample ID up to its first '/': "smic", "casme2", "samm") → its scores; filled
@@ -50,7 +53,8 @@ RunScores score_predictions(const std::vector<Prediction>& preds, const std::vec
 
 /// metrics.json: top-level "accuracy", "uf1", "uar" (pooled), "f1_per_class" (class → F1 or null),
 /// "precision_per_class", "recall_per_class", "support_per_class", "confusion" (rows = true),
-/// "fold_mean" {"accuracy","uf1","uar"}, "folds" [...], "n_samples", "n_folds", "classes", "notes", and
+/// "fold_mean" {"accuracy","uf1","uar"}, "folds" [...], "n_samples", "n_folds", "classes", "notes",
+/// "per_subject" [{"subject","n","accuracy","uf1","uar"}], and
 /// "per_source" {source: {"uf1","uar","accuracy","n_samples","f1_per_class"}} ({} for a single source).
 std::string metrics_to_json(const RunScores& s);
 
@@ -59,9 +63,11 @@ struct SummaryInfo {
   std::string protocol;         ///< "loso"
   std::vector<SkipRecord> skipped;
   std::vector<std::string> facts;  ///< extra "key: value" lines (model, params, epochs, seed, ...)
+  /// Further images of the run folder to show (file name, caption), e.g. learning_curves.png.
+  std::vector<std::pair<std::string, std::string>> images;
 };
-/// summary.md: headline table, per-source table (composites), per-class table, confusion matrix as text,
-/// per-fold table, skipped list.
+/// summary.md: headline table, per-source table (composites), per-class table, confusion matrix (image and
+/// text), further images, per-fold and per-subject tables, skipped list.
 std::string summary_markdown(const RunScores& s, const SummaryInfo& info);
 /// skipped.csv: sample_id, stage, reason.
 std::string skipped_to_csv(const std::vector<SkipRecord>& skipped);

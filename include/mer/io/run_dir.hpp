@@ -25,4 +25,18 @@ class RunDir {
   std::filesystem::path path_;
 };
 
+/// An exclusive lock on a file of a run folder (flock), held for the lifetime of the object. The kernel
+/// drops it when the process ends, however it ends, so a killed run never leaves a stale lock behind.
+class RunLock {
+ public:
+  /// IoError when another process holds it: "<what> is in use by another process (<file>)".
+  RunLock(const RunDir& dir, const std::string& file, const std::string& what);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace mer

@@ -64,6 +64,24 @@ struct RuntimeOptions {
   RunContext context() const;
 };
 
+/// Which part of the protocol a call to Experiment::run does.
+struct RunOptions {
+  /// Shard `index` (1-based) of `count`: only folds k (0-based, in protocol order) with k % count ==
+  /// index - 1 are trained; other folds found finished in the run folder are read, the rest left to other
+  /// shards. A shard writes its folds only; `merge` writes the pooled report once every fold is there.
+  struct Shard {
+    int index = 1, count = 1;
+    /// "i/n" with 1 <= i <= n; ValueError naming what was expected otherwise.
+    static Shard parse(const std::string& spec);
+  };
+  std::optional<Shard> shard;
+  /// Train nothing: report from the folds the run folder holds; DataError naming the missing folds.
+  bool merge = false;
+  /// After the protocol, train one model on every sample (same schedule; validation subjects, when
+  /// configured, split off the whole set the same way) and save it as fit_all.pt with fit_all.json.
+  bool fit_all = false;
+};
+
 struct ExperimentResult {
   RunScores scores;
   /// protocol.select_on_test only: the optimistic scores, stamped.
@@ -71,6 +89,9 @@ struct ExperimentResult {
   std::filesystem::path run_dir;
   std::vector<SkipRecord> skipped;
   int folds_run = 0, folds_resumed = 0;
+  /// False for a shard that left folds to others: no pooled report was written.
+  bool complete = true;
+  int folds_total = 0, folds_missing = 0;
 };
 
 class Experiment {
@@ -90,7 +111,9 @@ class Experiment {
   /// Runs into `run_dir`: writes config.resolved.yaml and env.json first, resumes folds whose
   /// folds/<fold>.csv exists, then predictions.csv, metrics.json, summary.md, confusion.png, skipped.csv,
   /// and for a composite (predictions from several sources) megc2019_log.txt (<mer/eval/megc_log.hpp>).
-  ExperimentResult run(const RunDir& run_dir, const RunContext& ctx) const;
+  /// A run folder is locked (run.lock, or shard-<i>-of-<n>.lock for a shard) while a process writes it:
+  /// a second process on the same folder (or shard) is an IoError; the lock dies with its process.
+  ExperimentResult run(const RunDir& run_dir, const RunContext& ctx, const RunOptions& options = {}) const;
 
  private:
   struct State;

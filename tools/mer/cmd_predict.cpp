@@ -1,0 +1,47 @@
+#include "commands.hpp"
+
+#include <mer/core/error.hpp>
+#include <mer/train/predict.hpp>
+
+#include <cstdio>
+
+namespace mer::cli {
+
+void add_predict(CLI::App& app) {
+  auto* cmd = app.add_subcommand("predict", "Classify a clip (video or frame folder) with a finished run's saved models");
+  auto run = std::make_shared<std::string>();
+  auto req = std::make_shared<PredictRequest>();
+  auto video = std::make_shared<std::string>();
+  auto frames = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("--run", *run, "Run folder (its config.resolved.yaml and folds/*.pt)")->required();
+  auto* v = cmd->add_option("--video", *video, "Video file of the clip");
+  auto* f = cmd->add_option("--frames", *frames, "Folder of the clip's numbered frames (img12.jpg, ...)");
+  v->excludes(f);
+  cmd->add_option("--onset", req->onset, "Onset frame (default: the first)");
+  cmd->add_option("--apex", req->apex, "Apex frame (default: spotted)");
+  cmd->add_option("--offset", req->offset, "Offset frame (default: the last)");
+  cmd->add_option("--fold", req->model,
+                  "Use this fold's model (a fold name of predictions.csv) or fit_all (the --fit-all model); "
+                  "default: the mean of every fold's model");
+  cmd->add_flag("--json", *json, "Print JSON instead of text");
+  cmd->add_option("-j,--threads", *threads, "Threads (0: all cores)");
+  cmd->callback([run, req, video, frames, json, threads] {
+    MER_CHECK(!video->empty() || !frames->empty(), ValueError, "give the clip: --video FILE or --frames DIR");
+    req->video = *video;
+    req->frames = *frames;
+    RunContext ctx;
+    ctx.threads = RunContext::resolve_threads(*threads);
+    const auto r = predict_clip(*run, *req, ctx);
+    if (*json) {
+      std::fputs(predict_result_json(r).c_str(), stdout);
+      return;
+    }
+    std::printf("%s  (frames %d..%d, apex %d %s; %zu model%s)\n", r.predicted.c_str(), r.onset, r.offset, r.apex,
+                r.apex_from.c_str(), r.models.size(), r.models.size() == 1 ? "" : "s averaged");
+    for (std::size_t c = 0; c < r.classes.size(); ++c) std::printf("  %-14s %.4f\n", r.classes[c].c_str(), r.probabilities[c]);
+  });
+}
+
+}  // namespace mer::cli
