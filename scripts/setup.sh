@@ -5,10 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+tests=OFF
+targets=(mer_cli)
+while (($#)); do
+  case "$1" in
+    --tests) tests=ON; targets=(all) ;;
+    *) echo "setup: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
 packages=(pkg-config ccache
   libtorch-dev libopenblas0-pthread libopencv-dev libopencv-contrib-dev libdlib-dev libdlib-data
   opencv-data libeigen3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
   libzip-dev libpugixml-dev libcmark-gfm-dev libcmark-gfm-extensions-dev)
+# The tests also open HTML reports in a real browser and run a sharded experiment on a real one-node
+# Slurm cluster; both skip with a message where these cannot be installed.
+[ "$tests" = OFF ] || packages+=(chromium fonts-dejavu-core slurmctld slurmd slurm-client munge)
 # Tools count as present when their command is, whoever installed them (npm often comes from elsewhere,
 # and Debian's npm package conflicts with a newer nodejs).
 declare -A tools=([cmake]=cmake [ninja]=ninja-build [g++]=g++ [git]=git [npm]=npm)
@@ -34,16 +47,6 @@ case "$blas" in
   *openblas*) ;;
   *) echo "setup: warning: libblas.so.3 is $blas, not OpenBLAS; LibTorch will be slow" >&2 ;;
 esac
-
-tests=OFF
-targets=(mer_cli)
-while (($#)); do
-  case "$1" in
-    --tests) tests=ON; targets=(all) ;;
-    *) echo "setup: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
 
 build=${MER_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMER_BUILD_TESTS="$tests" >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Opens a self-contained HTML report in headless Chromium and checks that it rendered and that no image
-# on it failed to load. The page must embed tests/support/html_check_snippet.js, which records the
+# on it failed to load. The page must embed the image check of `mer report html` (tools/mer/html_report.cpp), which records the
 # image counts on the body element after window load.
 #
 # Usage: html_check.sh PAGE.html OUT_DIR [MARKER]
@@ -90,11 +90,11 @@ EOF
   [ -z "$blank" ] || fail "screenshot is blank (every pixel $blank)"
 fi
 
-# (b) Every image loaded, as counted by html_check_snippet.js.
+# (b) Every image loaded, as counted by the image check `mer report html` embeds.
 total=$(grep -o 'data-images-total="[0-9]*"' "$dom" | head -n1 | tr -dc 0-9)
 broken=$(grep -o 'data-images-broken="[0-9]*"' "$dom" | head -n1 | tr -dc 0-9)
 if [ -z "$total" ] || [ -z "$broken" ]; then
-  fail "page reported no image counts (is html_check_snippet.js embedded?)"
+  fail "page reported no image counts (was it written by mer report html?)"
 fi
 ((total > 0)) || fail "page has no images"
 ((broken == 0)) || fail "$broken of $total images failed to load"
