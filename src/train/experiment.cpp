@@ -513,23 +513,13 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
     info.facts.push_back(describe_augmentation(st.train.augment, st.variants));
   // Learning curves from every fold's history (resumed folds included).
   {
-    std::vector<FoldCurves> curves;
-    for (const auto& fold : folds) {
-      const auto json_file = fold_file(fold.name);
-      const auto path = json_file.substr(0, json_file.size() - 4) + ".json";
-      if (!run_dir.has(path)) continue;
-      const auto h = nlohmann::json::parse(read_file(run_dir.file(path)));
-      FoldCurves c;
-      for (const auto& row : h["history"])
-        for (const char* key : {"train_loss", "val_loss", "train_accuracy", "val_accuracy"})
-          if (row.contains(key)) c[key].push_back(row[key].get<double>());
-      curves.push_back(std::move(c));
-    }
-    if (!curves.empty()) info.images.emplace_back("learning_curves.png", "Learning curves");
-    if (!curves.empty())
+    const auto curves = read_fold_curves(run_dir.path());
+    if (!curves.empty()) {
+      info.images.emplace_back("learning_curves.png", "Learning curves");
       write_learning_curves_png(run_dir.file("learning_curves.png"), curves,
                                 (st.select_on_test ? std::string(kOptimisticStamp) + " - " : std::string()) + st.name +
                                     ": " + st.model_type + ", " + std::to_string(curves.size()) + " folds");
+    }
   }
   nlohmann::json repeat_json;
   if (st.repeats > 1) {

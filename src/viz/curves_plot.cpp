@@ -2,6 +2,7 @@
 #include <mer/io/atomic_file.hpp>
 #include <mer/viz/curves_plot.hpp>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -53,7 +54,7 @@ Stat stats(const std::vector<FoldCurves>& folds, const std::string& name) {
 }
 
 void panel(cv::Mat& img, int y0, const std::vector<FoldCurves>& folds, const std::vector<Series>& series,
-           const std::string& ylabel, bool unit_range) {
+           const std::string& ylabel, bool unit_range, bool per_fold) {
   std::vector<Stat> st;
   std::size_t epochs = 1;
   double lo = unit_range ? 0.0 : std::numeric_limits<double>::infinity(), hi = unit_range ? 1.0 : -lo;
@@ -90,7 +91,19 @@ void panel(cv::Mat& img, int y0, const std::vector<FoldCurves>& folds, const std
       if (s.n[e] > 0) band.push_back({px(e + 1.0), py(s.hi[e])});
     for (std::size_t e = s.mean.size(); e-- > 0;)
       if (s.n[e] > 0) band.push_back({px(e + 1.0), py(s.lo[e])});
-    if (band.size() >= 3) {
+    if (per_fold) {
+      // Each fold's own curve, thin and translucent, so a fold that diverges stands out.
+      cv::Mat overlay = img.clone();
+      for (const auto& f : folds) {
+        const auto it = f.find(series[k].name);
+        if (it == f.end()) continue;
+        for (std::size_t e = 1; e < it->second.size(); ++e)
+          if (std::isfinite(it->second[e - 1]) && std::isfinite(it->second[e]))
+            cv::line(overlay, {px(static_cast<double>(e)), py(it->second[e - 1])}, {px(e + 1.0), py(it->second[e])},
+                     series[k].colour, 1, cv::LINE_AA);
+      }
+      cv::addWeighted(overlay, 0.35, img, 0.65, 0, img);
+    } else if (band.size() >= 3) {
       cv::Mat overlay = img.clone();
       cv::fillPoly(overlay, std::vector<std::vector<cv::Point>>{band}, series[k].colour);
       cv::addWeighted(overlay, 0.18, img, 0.82, 0, img);
@@ -107,23 +120,47 @@ void panel(cv::Mat& img, int y0, const std::vector<FoldCurves>& folds, const std
 
 }  // namespace
 
-cv::Mat render_learning_curves(const std::vector<FoldCurves>& folds, const std::string& title) {
+cv::Mat render_learning_curves(const std::vector<FoldCurves>& folds, const std::string& title, bool per_fold) {
   cv::Mat img(40 + 2 * kPanelH, std::max(kPanelW, 560), CV_8UC3, cv::Scalar(255, 255, 255));
   cv::putText(img, title, {10, 26}, kFont, 0.55, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   const cv::Scalar blue(180, 90, 20), orange(20, 120, 230);  // BGR
-  panel(img, 40, folds, {{"train_loss", blue}, {"val_loss", orange}}, "loss (mean over folds, band: min-max)", false);
-  panel(img, 40 + kPanelH, folds, {{"train_accuracy", blue}, {"val_accuracy", orange}}, "accuracy", true);
+  panel(img, 40, folds, {{"train_loss", blue}, {"val_loss", orange}},
+        per_fold ? "loss (mean over folds, thin: each fold)" : "loss (mean over folds, band: min-max)", false, per_fold);
+  panel(img, 40 + kPanelH, folds, {{"train_accuracy", blue}, {"val_accuracy", orange}}, "accuracy", true, per_fold);
   return img;
 }
 
+std::vector<FoldCurves> read_fold_curves(const std::filesystem::path& run_dir) {
+  std::vector<std::filesystem::path> files;
+  if (std::filesystem::is_directory(run_dir / "folds"))
+    for (const auto& e : std::filesystem::directory_iterator(run_dir / "folds"))
+      if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<FoldCurves> curves;
+  for (const auto& file : files) {
+    nlohmann::json h;
+    try {
+      h = nlohmann::json::parse(read_file(file));
+    } catch (const nlohmann::json::exception& e) {
+      throw DataError("fold history '" + file.string() + "' is not valid JSON: " + e.what());
+    }
+    FoldCurves c;
+    for (const auto& row : h.value("history", nlohmann::json::array()))
+      for (const char* key : {"train_loss", "val_loss", "train_accuracy", "val_accuracy"})
+        if (row.contains(key)) c[key].push_back(row[key].get<double>());
+    curves.push_back(std::move(c));
+  }
+  return curves;
+}
+
 void write_learning_curves_png(const std::filesystem::path& file, const std::vector<FoldCurves>& folds,
-                               const std::string& title) {
+                               const std::string& title, bool per_fold) {
   bool any = false;
   for (const auto& f : folds)
     for (const auto& kv : f) any = any || !kv.second.empty();
   MER_CHECK(any, ValueError, "learning curves: no fold has a recorded epoch");
   std::vector<uchar> png;
-  cv::imencode(".png", render_learning_curves(folds, title), png);
+  cv::imencode(".png", render_learning_curves(folds, title, per_fold), png);
   write_file_atomic(file, std::string(png.begin(), png.end()));
 }
 

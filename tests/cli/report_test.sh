@@ -91,6 +91,9 @@ for page in "$tmp/runs/whole/report.html" "$tmp/cmp.html"; do
   esac
 done
 
+expect "curves per fold" 0 "learning_curves_per_fold.png" -- "$mer" report curves "$tmp/runs/whole" --per-fold
+[ -s "$tmp/runs/whole/learning_curves_per_fold.png" ] && pass "per-fold curves written" || fail "per-fold curves missing"
+
 # --- predict: the run's own clip gets the run's probabilities; bad clips are refused
 clip=$(head -2 "$tmp/runs/whole/predictions.csv" | tail -1 | cut -d, -f1)
 fold=$(head -2 "$tmp/runs/whole/predictions.csv" | tail -1 | cut -d, -f3)
@@ -119,6 +122,8 @@ expect "predict from a non-run" 3 "not a libmer run folder" -- "$mer" predict --
 # --- protocol bad input
 expect "k larger than the subjects" 2 "only 4 subjects" -- "$mer" eval --config "$cfg" --protocol kfold --set protocol.k=9 \
   --run-dir "$tmp/runs/k9"
+expect "a class no fold can train" 3 "'fear' has no training sample" -- "$mer" train --config "$cfg" \
+  --set "dataset.labels.classes=[negative, positive, surprise, fear]" --run-dir "$tmp/runs/fear"
 expect "unknown protocol option" 2 "protocol" -- "$mer" eval --config "$cfg" --protocol kfold --set protocol.folds=3
 
 echo "$failures failure(s)"

@@ -7,6 +7,7 @@
 #include <mer/eval/compare.hpp>
 #include <mer/io/atomic_file.hpp>
 #include <mer/viz/bar_chart.hpp>
+#include <mer/viz/curves_plot.hpp>
 
 #include <cstdio>
 #include <set>
@@ -110,10 +111,21 @@ void html(const std::string& run, const std::string& out_arg) {
   std::printf("%s\n", out.string().c_str());
 }
 
+void curves(const std::string& run, const std::string& out_arg, bool per_fold) {
+  const fs::path dir(run);
+  MER_CHECK(fs::is_directory(dir), IoError, "run folder '", run, "' does not exist");
+  const auto folds = read_fold_curves(dir);
+  MER_CHECK(!folds.empty(), DataError, "run folder '", run, "' has no fold histories (folds/*.json)");
+  const fs::path out = out_arg.empty() ? dir / (per_fold ? "learning_curves_per_fold.png" : "learning_curves.png") : fs::path(out_arg);
+  write_learning_curves_png(out, folds, fs::absolute(dir).lexically_normal().filename().string() + ": " +
+                                            std::to_string(folds.size()) + " folds", per_fold);
+  std::printf("%s\n", out.string().c_str());
+}
+
 }  // namespace
 
 void add_report(CLI::App& app) {
-  auto* cmd = app.add_subcommand("report", "Reports over finished runs: merge shards, compare runs, HTML pages");
+  auto* cmd = app.add_subcommand("report", "Reports over finished runs: merge shards, compare runs, HTML pages, learning curves");
   cmd->require_subcommand(1);
 
   auto* m = cmd->add_subcommand("merge", "Write the pooled report of a run whose folds were trained by `mer train --shard`");
@@ -140,6 +152,15 @@ void add_report(CLI::App& app) {
   h->add_option("run", *hrun, "Run folder (or a `mer report compare --out` folder)")->required();
   h->add_option("-o,--out", *hout, "HTML file (default: RUN/report.html)");
   h->callback([hrun, hout] { html(*hrun, *hout); });
+
+  auto* lc = cmd->add_subcommand("curves", "Learning curves of a run's folds (mean with a band, or every fold)");
+  auto crun = std::make_shared<std::string>();
+  auto cout_ = std::make_shared<std::string>();
+  auto per_fold = std::make_shared<bool>(false);
+  lc->add_option("run", *crun, "Run folder")->required();
+  lc->add_flag("--per-fold", *per_fold, "Draw every fold's curve instead of the min-max band");
+  lc->add_option("-o,--out", *cout_, "PNG file (default: RUN/learning_curves_per_fold.png with --per-fold)");
+  lc->callback([crun, cout_, per_fold] { curves(*crun, *cout_, *per_fold); });
 }
 
 }  // namespace mer::cli

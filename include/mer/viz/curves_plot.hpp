@@ -15,9 +15,13 @@ using FoldCurves = std::map<std::string, std::vector<double>>;
 
 /// Two panels, loss and accuracy: per series the mean over the folds that reached each epoch, with a band
 /// from the lowest to the highest fold; the legend says how many folds each curve averages. `title` on top.
-cv::Mat render_learning_curves(const std::vector<FoldCurves>& folds, const std::string& title);
+/// `per_fold`: every fold's curve drawn thin instead of the band.
+cv::Mat render_learning_curves(const std::vector<FoldCurves>& folds, const std::string& title, bool per_fold = false);
 /// Renders and writes a PNG atomically (IoError on failure); ValueError when no fold has any point.
 void write_learning_curves_png(const std::filesystem::path& file, const std::vector<FoldCurves>& folds,
-                               const std::string& title);
+                               const std::string& title, bool per_fold = false);
+/// The histories of a run's finished folds (folds/*.json, in file-name order). DataError naming a file that
+/// is not JSON.
+std::vector<FoldCurves> read_fold_curves(const std::filesystem::path& run_dir);
 
 }  // namespace mer
