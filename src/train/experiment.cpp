@@ -18,6 +18,7 @@
 
 #include <dlib/revision.h>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 #include <opencv2/core/version.hpp>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -46,12 +47,20 @@ RuntimeOptions RuntimeOptions::from_config(const ConfigNode& node) {
   o.cache_dir = node.get_path("cache_dir", "${HOME}/.cache/mer/features");
   o.progress = node.get<std::string>("progress", o.progress);
   o.checkpoints = node.get_choice("checkpoints", o.checkpoints, {"auto", "all", "none"});
+  o.workers = node.get<int>("workers", o.workers);
+  MER_CHECK(o.workers >= 0 && o.workers <= 256, ConfigError, node.where("workers"), ": runtime.workers must be in 0..256, got ", o.workers);
   MER_CHECK(o.device == "cpu" || o.device == "cuda", ConfigError, node.where("device"),
             ": runtime.device must be cpu or cuda, got '", o.device, "'");
   MER_CHECK(o.device == "cpu" || torch::cuda::is_available(), ConfigError, node.where("device"),
             ": runtime.device is cuda but no CUDA device is available");
   with_context("reading runtime.progress at " + node.where("progress"), [&] { parse_progress_style(o.progress); });
   return o;
+}
+
+int RuntimeOptions::resolved_workers(int folds) const {
+  if (device != "cpu" || folds <= 1) return 1;
+  const int cores = RunContext::resolve_threads(threads);
+  return std::max(1, std::min(workers == 0 ? cores : workers, folds));
 }
 
 RunContext RuntimeOptions::context() const {
@@ -307,15 +316,23 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
 
   // A run folder belongs to one config: resuming it with another would mix two experiments.
   const auto resolved = resolved_config();
-  // Compared as parsed YAML re-emitted: a default filled in by a reader and the same value read back from
-  // the file can be emitted in different styles ("[]" on its own line or not).
-  const auto normal = [](const std::string& yaml) { return Config::from_string(yaml).dump(); };
+  // Compared as parsed YAML re-emitted (a default filled in by a reader and the same value read back from
+  // the file can be emitted in different styles), without how much of the machine a process uses: the
+  // workers of one run, or a resumed run on another machine, are the same experiment.
+  const auto normal = [](const std::string& yaml) {
+    auto node = YAML::Load(yaml);
+    if (node["runtime"])
+      for (const char* key : {"threads", "workers", "progress"}) node["runtime"].remove(key);
+    YAML::Emitter e;
+    e << node;
+    return std::string(e.c_str());
+  };
   if (run_dir.has("config.resolved.yaml") && normal(read_file(run_dir.file("config.resolved.yaml"))) != normal(resolved))
     throw ConfigError("run folder '" + run_dir.path().string() +
                       "' holds a run of a different config; choose another --run-dir");
   MER_CHECK(!options.merge || run_dir.has("config.resolved.yaml"), DataError, "run folder '", run_dir.path().string(),
             "' has no config.resolved.yaml: nothing to merge");
-  run_dir.write("config.resolved.yaml", resolved);
+  if (!run_dir.has("config.resolved.yaml")) run_dir.write("config.resolved.yaml", resolved);
   if (!options.merge) run_dir.write(shard_tag.empty() ? "env.json" : "env." + shard_tag + ".json", env_json(*this, ctx));
 
   const auto& labels = st.dataset->labels();
@@ -323,7 +340,9 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
                  st.dataset->samples().size(), st.dataset->name(), labels.num_classes(),
                  fmt::join(labels.classes(), ", "), st.dataset->excluded().size());
 
+  const auto pre_t0 = std::chrono::steady_clock::now();
   FeatureSet features = with_context("preprocessing", [&] { return st.pipeline->run(st.dataset->samples(), ctx); });
+  const double preprocess_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - pre_t0).count();
   std::vector<SkipRecord> skipped = st.dataset->excluded();
   skipped.insert(skipped.end(), features.skipped.begin(), features.skipped.end());
   run_dir.write("skipped.csv", skipped_to_csv(skipped));
@@ -360,6 +379,15 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
   // Variant copies go after the base samples the folds index; copies[i] lists sample i's copies.
   const std::size_t n_samples = features.size();
   const auto copies = append_variants(features, st.variants, st.dataset->samples(), ctx);
+  // Variants are preprocessed too, so that workers find every feature in the cache.
+  if (options.prepare_only) {
+    ExperimentResult prepared;
+    prepared.run_dir = run_dir.path();
+    prepared.folds_total = static_cast<int>(folds.size());
+    prepared.preprocess_seconds = preprocess_seconds;
+    prepared.complete = false;
+    return prepared;
+  }
   ModelSpec spec;
   spec.inputs.clear();
   for (const auto& [name, shape] : feature_group_shapes(features)) {
@@ -372,6 +400,8 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
 
   ExperimentResult result;
   result.run_dir = run_dir.path();
+  result.preprocess_seconds = preprocess_seconds;
+  result.model_type = st.model_type;
   std::vector<Prediction> all, all_optimistic;
   std::vector<int> optimistic_epochs;
   std::int64_t n_params = 0;
@@ -392,6 +422,10 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
     const auto file = fold_file(fold.name);
     const auto optimistic_file = file.substr(0, file.size() - 4) + ".optimistic.csv";
     const bool done = run_dir.has(file) && (!st.select_on_test || run_dir.has(optimistic_file));
+    if (options.max_folds > 0 && result.folds_run >= options.max_folds) {
+      missing.push_back(fold.name);
+      continue;
+    }
     if (!done && !mine(k)) {
       missing.push_back(fold.name);
       continue;
@@ -407,6 +441,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       if (mine(k)) progress.tick();
       continue;
     }
+    const auto fold_t0 = std::chrono::steady_clock::now();
     with_context("training fold " + fold.name, [&] {
       // Each fold gets its own seed from the base seed and its name: results do not depend on which
       // folds ran before (resume gives the same numbers as an uninterrupted run).
@@ -417,6 +452,9 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       fold_spec.num_action_units = static_cast<std::int64_t>(training_action_units(features, fold.train).size());
       auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, fold_spec));
       n_params = count_parameters(*model);
+      // Benchmarks only: eval mode draws no random numbers and updates nothing, but runs need not pay for it.
+      if (options.max_folds > 0 && result.forward_flops_per_sample == 0)
+        result.forward_flops_per_sample = trainer.forward_flops(*model, features, fold.train.front(), ctx);
       // Copies of this fold's training samples only: never of its validation or test samples.
       auto train = fold.train;
       for (const std::size_t i : fold.train) train.insert(train.end(), copies[i].begin(), copies[i].end());
@@ -461,11 +499,21 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       logger()->debug("fold {}: {}/{} correct; last epoch train loss {:.3f} acc {:.3f}", fold.name, correct,
                       preds.size(), last.train_loss, last.train_accuracy);
       all.insert(all.end(), preds.begin(), preds.end());
+      const auto bs = static_cast<std::int64_t>(st.train.batch_size);
+      result.fold_timings.push_back({fold.name, 0.0, train.size(),
+                                     static_cast<std::int64_t>(history.size()) * ((static_cast<std::int64_t>(train.size()) + bs - 1) / bs),
+                                     static_cast<int>(history.size())});
     });
+    result.fold_timings.back().seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fold_t0).count();
     ++result.folds_run;
     progress.tick();
   }
   progress.finish();
+  result.parameters = n_params;
+  if (options.max_folds > 0) {
+    result.complete = false;
+    return result;
+  }
   if (!missing.empty()) {
     result.folds_missing = static_cast<int>(missing.size());
     MER_CHECK(!options.merge, DataError, "run folder '", run_dir.path().string(), "' lacks ", missing.size(), " of the ",

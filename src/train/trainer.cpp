@@ -20,12 +20,14 @@
 #include <mer/train/losses.hpp>
 
 #include <ATen/Context.h>
+#include <ATen/record_function.h>
 #include <torch/cuda.h>
 #include <torch/nn.h>
 #include <torch/optim.h>
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -722,6 +724,111 @@ std::vector<std::vector<float>> Trainer::predict(Classifier& model, const Featur
     }
     return out;
   });
+}
+
+namespace {
+
+// FLOPs of the dense ops a model is made of, from their input shapes: convolutions and matrix products,
+// 2 per multiply-add, counted at the outermost dispatched op only (a conv2d that dispatches to
+// _convolution, or a linear that becomes addmm, is one op). Element-wise ops, pooling and normalisation are
+// left out, as FLOP counts conventionally do; LSTM/GRU cells are counted through their matmuls only when
+// they dispatch them at the top level.
+thread_local int op_depth = 0;
+thread_local double counted_flops = 0;
+
+double product(c10::IntArrayRef v, std::size_t from = 0) {
+  double p = 1;
+  for (std::size_t i = from; i < v.size(); ++i) p *= static_cast<double>(v[i]);
+  return p;
+}
+
+double op_flops(const at::RecordFunction& fn) {
+  const std::string name = fn.name();
+  const auto inputs = fn.inputs();
+  const auto sizes = [&](std::size_t i) { return inputs[i].toTensor().sizes(); };
+  const auto tensor = [&](std::size_t i) { return i < inputs.size() && inputs[i].isTensor() && inputs[i].toTensor().defined(); };
+  if (name == "aten::conv1d" || name == "aten::conv2d" || name == "aten::conv3d" || name == "aten::convolution" ||
+      name == "aten::_convolution") {
+    if (!tensor(0) || !tensor(1)) return 0;
+    // Output elements from the input, stride, padding and dilation (inputs 3, 4, 5 of every variant).
+    const auto in = sizes(0), w = sizes(1);
+    const std::size_t dims = w.size() - 2;
+    const auto ints = [&](std::size_t i) {
+      std::vector<std::int64_t> v(dims, i == 3 || i == 5 ? 1 : 0);
+      if (i < inputs.size() && inputs[i].isIntList()) {
+        const auto l = inputs[i].toIntVector();
+        for (std::size_t d = 0; d < dims; ++d) v[d] = l.size() == 1 ? l[0] : l[d];
+      }
+      return v;
+    };
+    const auto stride = ints(3), dilation = ints(5);
+    std::vector<std::int64_t> padding(dims, 0);
+    if (inputs.size() > 4 && inputs[4].isIntList()) padding = ints(4);
+    else if (inputs.size() > 4 && inputs[4].isString() && inputs[4].toStringRef() == "same")
+      for (std::size_t d = 0; d < dims; ++d) padding[d] = dilation[d] * (w[2 + d] - 1) / 2;
+    double out = static_cast<double>(in[0]) * static_cast<double>(w[0]);
+    for (std::size_t d = 0; d < dims; ++d)
+      out *= static_cast<double>((in[2 + d] + 2 * padding[d] - dilation[d] * (w[2 + d] - 1) - 1) / stride[d] + 1);
+    return 2.0 * out * product(w, 1);  // weight [out, in/groups, k...]: each output sums in/groups × k products
+  }
+  if (name == "aten::linear") return tensor(0) && tensor(1) ? 2.0 * product(sizes(0)) * static_cast<double>(sizes(1)[0]) : 0;
+  if (name == "aten::mm" || name == "aten::bmm" || name == "aten::matmul") {
+    if (!tensor(0) || !tensor(1)) return 0;
+    const auto a = sizes(0), b = sizes(1);
+    // [..., M, K] x [..., K, N]: batch (broadcast) x M x N outputs of K products each.
+    const double n = b.size() >= 2 ? static_cast<double>(b.back()) : 1.0;
+    return 2.0 * product(a) * n;
+  }
+  if (name == "aten::addmm" || name == "aten::baddbmm") {
+    if (!tensor(1) || !tensor(2)) return 0;
+    return 2.0 * product(sizes(1)) * static_cast<double>(sizes(2).back());
+  }
+  return 0;
+}
+
+}  // namespace
+
+double Trainer::forward_flops(Classifier& model, const FeatureSet& features, std::size_t index, const RunContext& ctx) const {
+  check_inputs(features, {index}, "FLOP counting");
+  set_threads(ctx);
+  const torch::Device device = resolve_device(ctx.device);
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}};
+  return torch_boundary("counting FLOPs", [&] {
+    model.to(device);
+    model.eval();
+    torch::NoGradGuard no_grad;
+    const auto x = batcher.inputs(&index, 1, nullptr, nullptr);
+    op_depth = 0;
+    counted_flops = 0;
+    const auto handle = at::addThreadLocalCallback(
+        at::RecordFunctionCallback(
+            [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+              if (op_depth++ == 0) counted_flops += op_flops(fn);
+              return nullptr;
+            },
+            [](const at::RecordFunction&, at::ObserverContext*) { --op_depth; })
+            .needsInputs(true)
+            .scopes({at::RecordScope::FUNCTION}));
+    model.forward(x);
+    at::removeCallback(handle);
+    return counted_flops;
+  });
+}
+
+double measure_gemm_gflops(int threads) {
+  torch::set_num_threads(std::max(1, threads));
+  torch::NoGradGuard no_grad;
+  const std::int64_t n = 1024;
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up: thread pool, BLAS buffers
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    c = torch::mm(a, b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s / 1e9);
+  }
+  return best;
 }
 
 }  // namespace mer

@@ -5,7 +5,22 @@
 #include <mer/io/run_dir.hpp>
 #include <mer/train/experiment.hpp>
 
+#include <mer/core/error.hpp>
+#include <mer/core/progress.hpp>
+
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
 
 namespace mer::cli {
 
@@ -49,6 +64,93 @@ void print_scores(const RunScores& s, const std::filesystem::path& run_dir) {
     std::printf("report: %s  (summary.md, metrics.json, confusion.png, predictions.csv)\n", run_dir.string().c_str());
 }
 
+namespace {
+
+// Folds trained by worker processes, each `mer train --shard i/n` into the same run folder (so a worker's
+// fold is exactly a one-process run of that fold at the worker's thread count; LibTorch's random
+// generator is per process, which threads could not give). The parent has filled the feature cache, so
+// the workers only load it; it shows one progress bar over all folds and fails with the first worker
+// error, stopping the others.
+void train_with_workers(const Experiment& experiment, const RunDir& run_dir, const RunContext& ctx, int workers,
+                        int folds) {
+  namespace fs = std::filesystem;
+  const int threads = std::max(1, ctx.threads / workers);
+  logger()->info("{} folds on {} worker processes of {} thread(s) each (runtime.workers)", folds, workers, threads);
+  fs::create_directories(run_dir.path() / "workers");
+  const auto count_done = [&] {
+    std::size_t n = 0;
+    if (fs::is_directory(run_dir.path() / "folds"))
+      for (const auto& e : fs::directory_iterator(run_dir.path() / "folds")) n += e.path().extension() == ".csv";
+    return n;
+  };
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  std::vector<pid_t> pids;
+  std::vector<fs::path> logs;
+  for (int i = 1; i <= workers; ++i) {
+    logs.push_back(run_dir.path() / "workers" / ("worker-" + std::to_string(i) + ".log"));
+    std::vector<std::string> args = {exe, "--log-level", "warn", "train", "--config", run_dir.file("config.resolved.yaml").string(),
+                                     "--shard", std::to_string(i) + "/" + std::to_string(workers), "--run-dir",
+                                     run_dir.path().string(), "--set", "runtime.workers=1", "--set",
+                                     "runtime.threads=" + std::to_string(threads), "--set", "runtime.progress=none"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, logs.back().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      for (const pid_t p : pids) kill(p, SIGTERM);
+      throw IoError("cannot start worker process " + exe + ": " + std::strerror(rc));
+    }
+    pids.push_back(pid);
+  }
+  const std::size_t before = count_done();
+  Progress progress("folds", static_cast<std::size_t>(folds), ctx.progress);
+  progress.tick(before);
+  std::size_t shown = before;
+  std::vector<bool> running(pids.size(), true);
+  int left = workers;
+  std::string failure;
+  int failure_code = 0;
+  while (left > 0) {
+    for (std::size_t k = 0; k < pids.size(); ++k) {
+      if (!running[k]) continue;
+      int status = 0;
+      if (waitpid(pids[k], &status, WNOHANG) != pids[k]) continue;
+      running[k] = false;
+      --left;
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+      if (code != 0 && failure.empty()) {
+        // The worker's own one-line error, as the user would have seen it.
+        std::string line, last = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) : "no message";
+        std::ifstream in(logs[k]);
+        while (std::getline(in, line))
+          if (line.rfind("mer: ", 0) == 0) last = line.substr(5);
+        failure = "worker " + std::to_string(k + 1) + "/" + std::to_string(workers) + " failed: " + last + " (log: " + logs[k].string() + ")";
+        failure_code = code;
+        for (std::size_t j = 0; j < pids.size(); ++j)
+          if (running[j]) kill(pids[j], SIGTERM);
+      }
+    }
+    const auto done = count_done();
+    if (done > shown) progress.tick(done - shown), shown = done;
+    if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  progress.finish();
+  if (!failure.empty()) {
+    if (failure_code == 3) throw DataError(failure);
+    if (failure_code == 2) throw ConfigError(failure);
+    if (failure_code == 4) throw IoError(failure);
+    throw InternalError(failure);
+  }
+}
+
+}  // namespace
+
 void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, const std::string& run_dir_arg,
                     const RunOptions& options) {
   auto overrides = args.overrides();
@@ -61,8 +163,21 @@ void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, cons
   logger()->info("run folder: {}", run_dir.path().string());
   auto run_ctx = ctx;
   run_ctx.run_dir = run_dir.path();
-  const auto result = experiment.run(run_dir, run_ctx, options);
-  if (result.folds_resumed > 0)
+  auto run_options = options;
+  if (!options.shard && !options.merge && options.max_folds == 0 && experiment.runtime().workers != 1 &&
+      experiment.runtime().device == "cpu") {
+    RunOptions prepare;
+    prepare.prepare_only = true;
+    const auto prepared = experiment.run(run_dir, run_ctx, prepare);
+    // Without a cache every worker would preprocess the whole dataset again.
+    const int workers = run_ctx.cache_dir.empty() ? 1 : experiment.runtime().resolved_workers(prepared.folds_total);
+    if (workers > 1) {
+      train_with_workers(experiment, run_dir, run_ctx, workers, prepared.folds_total);
+      run_options.merge = true;
+    }
+  }
+  const auto result = experiment.run(run_dir, run_ctx, run_options);
+  if (result.folds_resumed > 0 && !run_options.merge)
     logger()->info("resumed: {} folds were already done, {} run now", result.folds_resumed, result.folds_run);
   if (!result.complete) {
     std::printf("%d folds trained; %d of %d folds still to come from other shards. Then: mer report merge %s\n",

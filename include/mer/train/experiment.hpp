@@ -15,6 +15,10 @@
 ///     progress: auto      # auto | bar | lines | none
 ///     checkpoints: auto   # folds/<fold>.pt with each fold's model: all | none | auto (models of at most
 ///                         # 20 M parameters, so that a 68-fold run of a 139 M model does not fill the disk)
+///     workers: 0          # `mer train`: folds trained by this many worker processes at once, each with
+///                         # threads / workers LibTorch threads (0: one per core; 1: in this process). Small
+///                         # networks cannot keep two cores busy with one model; two folds at once can. Each
+///                         # fold's result equals a one-process run at the worker's thread count.
 ///
 /// Optimistic protocol (to reproduce papers that pick each fold's epoch on its test subject, and measure
 /// their inflation): `protocol.select_on_test: true`. The honest predictions are made exactly as without it;
@@ -59,6 +63,9 @@ struct RuntimeOptions {
   std::filesystem::path cache_dir;
   std::string progress = "auto";
   std::string checkpoints = "auto";
+  int workers = 0;
+  /// Worker processes for `folds` folds on this machine: 1 for cuda, for a single fold, or when asked.
+  int resolved_workers(int folds) const;
   static RuntimeOptions from_config(const ConfigNode& node);
   /// A RunContext with threads resolved (0 → all cores).
   RunContext context() const;
@@ -80,6 +87,12 @@ struct RunOptions {
   /// After the protocol, train one model on every sample (same schedule; validation subjects, when
   /// configured, split off the whole set the same way) and save it as fit_all.pt with fit_all.json.
   bool fit_all = false;
+  /// Preprocess (filling the feature cache), write config.resolved.yaml and env.json, count the folds
+  /// (ExperimentResult::folds_total), train nothing: what `mer train` does before starting its workers.
+  bool prepare_only = false;
+  /// > 0: train only the first this many folds (of this shard) and write no pooled report: for `mer bench
+  /// train`, which reads ExperimentResult::fold_seconds.
+  int max_folds = 0;
 };
 
 struct ExperimentResult {
@@ -92,6 +105,21 @@ struct ExperimentResult {
   /// False for a shard that left folds to others: no pooled report was written.
   bool complete = true;
   int folds_total = 0, folds_missing = 0;
+  /// Wall seconds of each fold trained by this call (fit and prediction; not preprocessing), and the
+  /// training samples, optimiser steps and epochs each ran.
+  struct FoldTiming {
+    std::string fold;
+    double seconds = 0;
+    std::size_t train_samples = 0;
+    std::int64_t steps = 0;
+    int epochs = 0;
+  };
+  std::vector<FoldTiming> fold_timings;
+  std::int64_t parameters = 0;
+  std::string model_type;
+  double preprocess_seconds = 0;
+  /// RunOptions::max_folds only: forward FLOPs of one sample (Trainer::forward_flops).
+  double forward_flops_per_sample = 0;
 };
 
 class Experiment {

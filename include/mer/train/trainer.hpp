@@ -41,6 +41,10 @@ namespace mer {
 
 class Classifier;
 
+/// The machine's measured dense-matrix peak: GFLOP/s of the best of 5 float32 1024x1024 GEMMs (LibTorch's
+/// BLAS) at `threads` threads; the yardstick `mer bench train` reports against.
+double measure_gemm_gflops(int threads);
+
 struct TrainerOptions {
   int epochs = 60;
   int batch_size = 32;
@@ -116,6 +120,11 @@ class Trainer {
   /// Class probabilities (softmax) for features[indices], model in eval mode; never augmented.
   std::vector<std::vector<float>> predict(Classifier& model, const FeatureSet& features,
                                           const std::vector<std::size_t>& indices, const RunContext& ctx) const;
+
+  /// Forward FLOPs of one sample (features[index]) through `model` in eval mode: convolutions and matrix
+  /// products at 2 FLOPs per multiply-add, from the ops' shapes as they run (element-wise ops, pooling and
+  /// normalisation are not counted). A training step costs about 3x this per sample (backward ~2x forward).
+  double forward_flops(Classifier& model, const FeatureSet& features, std::size_t index, const RunContext& ctx) const;
 
  private:
   TrainerOptions options_;
