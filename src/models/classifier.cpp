@@ -4,6 +4,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <mer/core/glob.hpp>
+
+#include <nlohmann/json.hpp>
+#include <torch/serialize.h>
+
+#include <map>
 #include <sstream>
 
 namespace mer {
@@ -98,6 +104,95 @@ std::string describe_model(Classifier& model, const ModelSpec& spec) {
   for (const auto& [name, t] : y.aux) out += ", " + name + " " + shape_of(t);
   out += fmt::format("\ntrainable parameters: {}\n", count_parameters(model));
   return out;
+}
+
+std::optional<InitOptions> InitOptions::from_config(const ConfigNode& model_node) {
+  if (!model_node.has("init")) return std::nullopt;
+  const auto node = model_node.child("init");
+  InitOptions o;
+  o.checkpoint = node.required<std::string>("checkpoint");
+  o.strict = node.get<bool>("strict", o.strict);
+  o.skip = node.get<std::vector<std::string>>("skip", o.skip);
+  o.where = node.where("checkpoint");
+  return o;
+}
+
+std::string InitReport::summary() const {
+  return fmt::format("loaded {}, skipped {}, newly initialised {}, unused in the checkpoint {}", loaded.size(), skipped.size(),
+                     missing.size(), unused.size());
+}
+
+namespace {
+
+// Every tensor of a module archive by dotted name (Module::save nests submodules as sub-archives).
+void collect(torch::serialize::InputArchive& archive, const std::string& prefix, std::map<std::string, torch::Tensor>& out) {
+  for (const auto& key : archive.keys()) {
+    if (key.rfind("mer.", 0) == 0) continue;  // libmer's own metadata
+    const auto name = prefix.empty() ? key : prefix + "." + key;
+    torch::serialize::InputArchive sub;
+    if (archive.try_read(key, sub)) {
+      collect(sub, name, out);
+      continue;
+    }
+    torch::Tensor t;
+    if (archive.try_read(key, t, /*is_buffer=*/false) || archive.try_read(key, t, /*is_buffer=*/true)) out[name] = t;
+  }
+}
+
+}  // namespace
+
+InitReport load_initial_weights(Classifier& model, const std::filesystem::path& file, const InitOptions& options) {
+  MER_CHECK(std::filesystem::exists(file), DataError, options.where, ": model.init checkpoint '", file.string(), "' does not exist");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(file.string());
+  } catch (const c10::Error&) {
+    throw DataError(options.where + ": '" + file.string() + "' is not a LibTorch checkpoint libmer can read");
+  }
+  InitReport report;
+  c10::IValue subjects;
+  if (archive.try_read("mer.seen_subjects", subjects)) {
+    report.records_subjects = true;
+    report.seen_subjects = nlohmann::json::parse(subjects.toStringRef()).get<std::vector<std::string>>();
+  }
+  std::map<std::string, torch::Tensor> stored;
+  collect(archive, "", stored);
+  std::map<std::string, bool> used;
+  const auto skipped = [&](const std::string& name) {
+    for (const auto& p : options.skip)
+      if (glob_match(p, name)) return true;
+    return false;
+  };
+  torch::NoGradGuard no_grad;
+  const auto take = [&](const std::string& name, torch::Tensor& target) {
+    if (skipped(name)) {
+      report.skipped.push_back(name);
+      if (stored.count(name)) used[name] = true;
+      return;
+    }
+    const auto it = stored.find(name);
+    if (it == stored.end()) {
+      report.missing.push_back(name);
+      return;
+    }
+    used[name] = true;
+    MER_CHECK(it->second.sizes() == target.sizes(), ConfigError, options.where, ": '", name, "' is ",
+              fmt::format("{}", it->second.sizes()), " in checkpoint '", file.string(), "' but ",
+              fmt::format("{}", target.sizes()), " in the model; skip it (model.init.skip) or use a matching checkpoint");
+    target.copy_(it->second.to(target.device(), target.scalar_type()));
+    report.loaded.push_back(name);
+  };
+  for (auto& item : model.named_parameters()) take(item.key(), item.value());
+  for (auto& item : model.named_buffers()) take(item.key(), item.value());
+  for (const auto& [name, t] : stored)
+    if (!used.count(name)) report.unused.push_back(name);
+  MER_CHECK(!options.strict || (report.missing.empty() && report.unused.empty()), ConfigError, options.where,
+            ": model.init is strict, but ", report.missing.size(), " model tensor(s) are not in '", file.string(), "'",
+            report.missing.empty() ? std::string() : " (first: " + report.missing.front() + ")", " and ", report.unused.size(),
+            " checkpoint tensor(s) are not in the model", report.unused.empty() ? std::string() : " (first: " + report.unused.front() + ")");
+  MER_CHECK(!report.loaded.empty(), ConfigError, options.where, ": no tensor of '", file.string(),
+            "' matches the model's names: it holds another network (see mer model summary for the names)");
+  return report;
 }
 
 }  // namespace mer

@@ -152,6 +152,8 @@ struct Experiment::State {
   bool select_on_test = false;
   /// protocol.repeats: the whole protocol run this many times with derived seeds.
   int repeats = 1;
+  /// model.init: each fold's model starts from a checkpoint's weights.
+  std::optional<InitOptions> init;
 };
 
 namespace {
@@ -213,6 +215,7 @@ Experiment Experiment::from_config(const Config& config) {
     names_only.inputs_where = "preprocess.outputs at " + root.child("preprocess").where("outputs");
     builtin_models().build(model_node, names_only);
   }
+  auto init = InitOptions::from_config(model_node);
   auto train = TrainerOptions::from_config(root.child("train"));
   // A typo anywhere else is reported before the dataset touches the disk.
   config.check_all_used({"dataset"});
@@ -224,7 +227,7 @@ Experiment Experiment::from_config(const Config& config) {
   auto st = std::make_unique<State>(State{config, name, runtime, std::move(dataset), std::move(pipeline),
                                           protocol_node.required<std::string>("type"), std::move(protocol), model_node,
                                           model_node.required<std::string>("type"), train,
-                                          std::move(variants), select_on_test, repeats});
+                                          std::move(variants), select_on_test, repeats, std::move(init)});
   return Experiment(std::move(st));
 }
 
@@ -263,9 +266,13 @@ std::vector<Prediction> fold_predictions(const FeatureSet& features, const Fold&
 
 // A fold's model and what rebuilds it: the resolved config and the input spec, in one archive written
 // atomically (so an interrupted write never leaves a half checkpoint).
-void save_checkpoint(Classifier& model, const ModelSpec& spec, const std::string& config, const fs::path& file) {
+void save_checkpoint(Classifier& model, const ModelSpec& spec, const std::string& config, const std::vector<std::string>& seen_subjects,
+                     const fs::path& file) {
   torch::serialize::OutputArchive archive;
   model.save(archive);
+  // Which subjects the model learnt from (training and validation): a later model.init from this file is
+  // refused for a fold that tests one of them.
+  archive.write("mer.seen_subjects", c10::IValue(nlohmann::json(seen_subjects).dump()));
   nlohmann::json j;
   for (const auto& in : spec.inputs) j["inputs"].push_back({{"name", in.name}, {"shape", in.shape}, {"vector_field", in.vector_field}});
   j["num_classes"] = spec.num_classes;
@@ -293,6 +300,34 @@ std::string history_json(const std::vector<EpochLog>& history, std::size_t train
   h["train_samples"] = train_samples;
   h["val_samples"] = val_samples;
   return h.dump(1) + "\n";
+}
+
+std::vector<std::string> subjects_of(const FeatureSet& features, const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
+  std::set<std::string> keys;
+  for (const auto* v : {&a, &b})
+    for (const std::size_t i : *v) keys.insert(features.samples[i].group_key());
+  return {keys.begin(), keys.end()};
+}
+
+// model.init for one fold: the checkpoint ("{fold}" → the fold's file stem) loaded by name, and refused if
+// it learnt from a subject this fold tests.
+void initialise(Classifier& model, const InitOptions& init, const std::string& fold_stem, const FeatureSet& features,
+                const std::vector<std::size_t>& test, bool log) {
+  std::string path = init.checkpoint;
+  if (const auto at = path.find("{fold}"); at != std::string::npos) path.replace(at, 6, fold_stem);
+  const auto report = load_initial_weights(model, path, init);
+  if (report.records_subjects) {
+    const std::set<std::string> seen(report.seen_subjects.begin(), report.seen_subjects.end());
+    for (const std::size_t i : test)
+      MER_CHECK(!seen.count(features.samples[i].group_key()), ConfigError, init.where, ": checkpoint '", path,
+                "' was trained on subject ", features.samples[i].group_key(), ", whom fold ", fold_stem,
+                " tests: its predictions would not be honest. Use a checkpoint trained without that subject, e.g. the "
+                "matching fold of a run (checkpoint: RUN/folds/{fold}.pt)");
+  } else if (log) {
+    logger()->warn("{}: checkpoint '{}' does not record its training subjects; that it never saw a test subject is "
+                   "your responsibility", init.where, path);
+  }
+  if (log) logger()->info("model.init from {}: {}", path, report.summary());
 }
 
 std::string fold_file(const std::string& fold) {
@@ -451,6 +486,10 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       ModelSpec fold_spec = spec;
       fold_spec.num_action_units = static_cast<std::int64_t>(training_action_units(features, fold.train).size());
       auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, fold_spec));
+      if (st.init) {
+        const auto stem = fs::path(file).stem().string();
+        initialise(*model, *st.init, stem, features, fold.test, result.folds_run == 0);
+      }
       n_params = count_parameters(*model);
       // Benchmarks only: eval mode draws no random numbers and updates nothing, but runs need not pay for it.
       if (options.max_folds > 0 && result.forward_flops_per_sample == 0)
@@ -492,7 +531,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       const bool keep = st.runtime.checkpoints == "all" || (st.runtime.checkpoints == "auto" && n_params <= 20'000'000);
       if (keep) {
         fs::create_directories(run_dir.path() / "folds");
-        save_checkpoint(*model, fold_spec, resolved, run_dir.file(file.substr(0, file.size() - 4) + ".pt"));
+        save_checkpoint(*model, fold_spec, resolved, subjects_of(features, train, fold.val), run_dir.file(file.substr(0, file.size() - 4) + ".pt"));
       }
       run_dir.write(file, predictions_to_csv(preds, labels.classes()));
       const auto& last = history.back();
@@ -643,12 +682,13 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       ModelSpec all_spec = spec;
       all_spec.num_action_units = static_cast<std::int64_t>(training_action_units(features, all_data.train).size());
       auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, all_spec));
+      if (st.init) initialise(*model, *st.init, "fit_all", features, {}, true);
       auto train = all_data.train;
       for (const std::size_t i : all_data.train) train.insert(train.end(), copies[i].begin(), copies[i].end());
       logger()->info("fit_all: training on {} samples ({} validation)", train.size(), all_data.val.size());
       const auto history = trainer.fit(*model, features, train, all_data.val, seed, ctx);
       run_dir.write("fit_all.json", history_json(history, train.size(), all_data.val.size()));
-      save_checkpoint(*model, all_spec, resolved, run_dir.file("fit_all.pt"));
+      save_checkpoint(*model, all_spec, resolved, subjects_of(features, train, all_data.val), run_dir.file("fit_all.pt"));
       logger()->info("fit_all: model saved to {}", run_dir.file("fit_all.pt").string());
     });
   }

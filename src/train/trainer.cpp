@@ -12,6 +12,7 @@
 #include <mer/train/trainer.hpp>
 
 #include <mer/core/error.hpp>
+#include <mer/core/glob.hpp>
 #include <mer/core/log.hpp>
 #include <mer/core/rng.hpp>
 #include <mer/eval/metrics.hpp>
@@ -20,6 +21,8 @@
 #include <mer/train/losses.hpp>
 
 #include <ATen/Context.h>
+#include <dlfcn.h>
+#include <malloc.h>
 #include <ATen/record_function.h>
 #include <torch/cuda.h>
 #include <torch/nn.h>
@@ -27,6 +30,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <mutex>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -99,6 +103,19 @@ void set_threads(const RunContext& ctx) {
   MER_CHECK(ctx.threads >= 1, ValueError, "RunContext.threads must be >= 1 (resolve it first), got ", ctx.threads);
   // Debian's LibTorch starts with one intra-op thread; the run's setting wins either way.
   torch::set_num_threads(ctx.threads);
+  // OpenBLAS (Debian's libblas.so.3 after setup) keeps its own thread pool, which set_num_threads does not
+  // reach; its idle threads spin, so with several fold workers they would steal the workers' cores.
+  using SetThreads = void (*)(int);
+  if (const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(ctx.threads);
+  // Each training step allocates and frees its activations (megabytes). glibc serves blocks that large
+  // with mmap and trims the heap on free, so every step page-faults its memory back in: measured on STSTNet
+  // (batch 256), a third of the CPU time went to the kernel with two fold workers. Keeping freed memory in
+  // the heap removes that (the process keeps its peak, which it reaches every step anyway).
+  static std::once_flag malloc_tuned;
+  std::call_once(malloc_tuned, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);  // glibc's maximum
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  });
 }
 
 // "flow [2x28x28], strain [1x28x28]" for messages.
@@ -330,13 +347,6 @@ Split evaluate(Classifier& model, const Batcher& batcher, const Objective& objec
   return s;
 }
 
-// '*' matches any run of characters (parameter names are dotted paths: "backbone.layer1.conv.weight").
-bool glob_match(const char* p, const char* s) {
-  if (*p == '\0') return *s == '\0';
-  if (*p == '*') return glob_match(p + 1, s) || (*s != '\0' && glob_match(p, s + 1));
-  return *s == *p && glob_match(p + 1, s + 1);
-}
-
 template <class Opt, class Options>
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<std::vector<torch::Tensor>>& groups,
                                                         const Options& options) {
@@ -458,6 +468,7 @@ TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
     if (!(pg.lr >= 0 && std::isfinite(pg.lr))) bad_option(g, "lr", "a finite number >= 0", str(pg.lr));
     o.param_groups.push_back(pg);
   }
+  o.freeze = node.get<std::vector<std::string>>("freeze", o.freeze);
   o.select = node.get_choice("select", o.select, {"last", "best_val_loss", "best_val_uf1"});
   if (node.has("early_stopping")) {
     const auto es = node.child("early_stopping");
@@ -557,7 +568,18 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
     for (const auto& g : options_.param_groups) scales.push_back(g.lr / options_.lr);
     scales.push_back(1.0);
     std::vector<std::size_t> matched(options_.param_groups.size(), 0);
+    // Frozen parameters (train.freeze) get no gradient and no optimiser state: fine-tuning trains the rest.
+    std::vector<std::size_t> frozen(options_.freeze.size(), 0);
+    std::size_t frozen_total = 0;
     for (const auto& item : model.named_parameters()) {
+      bool freeze = false;
+      for (std::size_t k = 0; k < options_.freeze.size(); ++k)
+        if (glob_match(options_.freeze[k], item.key())) ++frozen[k], freeze = true;
+      if (freeze) {
+        item.value().set_requires_grad(false);
+        ++frozen_total;
+        continue;
+      }
       std::size_t g = options_.param_groups.size();
       for (std::size_t k = 0; k < options_.param_groups.size(); ++k)
         if (glob_match(options_.param_groups[k].params.c_str(), item.key().c_str())) {
@@ -570,6 +592,10 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
     for (std::size_t k = 0; k < matched.size(); ++k)
       MER_CHECK(matched[k] > 0, ValueError, "train.param_groups[", k, "] params '", options_.param_groups[k].params,
                 "' matches no parameter of the model (see mer model summary for the names)");
+    for (std::size_t k = 0; k < frozen.size(); ++k)
+      MER_CHECK(frozen[k] > 0, ValueError, "train.freeze[", k, "] '", options_.freeze[k],
+                "' matches no parameter of the model (see mer model summary for the names)");
+    if (frozen_total > 0) logger()->debug("train.freeze: {} parameter tensors frozen", frozen_total);
     for (const auto& l : objective.losses)
       for (const auto& p : l->parameters()) groups.back().push_back(p);
     std::vector<std::vector<torch::Tensor>> used;

@@ -9,6 +9,7 @@
 #include <mer/train/trainer.hpp>
 
 #include <gtest/gtest.h>
+#include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
@@ -273,6 +274,52 @@ TEST_F(ExperimentTest, PredictReproducesTheRunsPredictionsFromFramesAndVideo) {
   } catch (const ConfigError& err) {
     EXPECT_NE(std::string(err.what()).find("holds another model"), std::string::npos) << err.what();
   }
+}
+
+// Fine-tuning: each fold's model starts from a checkpoint by parameter name; a checkpoint that learnt from
+// the fold's test subject is refused; frozen parameters keep the checkpoint's values.
+TEST_F(ExperimentTest, ModelInitLoadsByNameFreezesAndRefusesCheckpointsThatSawTheTestSubject) {
+  const auto pre = Experiment::from_config(config("", {"train.epochs=1"}));
+  const auto pre_dir = RunDir::at(dir_->path() / "init_pre");
+  RunOptions all_data;
+  all_data.fit_all = true;
+  pre.run(pre_dir, pre.runtime().context(), all_data);
+
+  // The all-data model saw every subject: no LOSO fold may start from it.
+  const auto leaky = Experiment::from_config(
+      config("model: {init: {checkpoint: " + pre_dir.file("fit_all.pt").string() + "}}\n", {"train.epochs=1"}));
+  try {
+    leaky.run(RunDir::at(dir_->path() / "init_leaky"), leaky.runtime().context());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("was trained on subject casme2/sub01"), std::string::npos) << e.what();
+  }
+
+  // The matching fold of the pre-training run never saw its test subject.
+  const auto tuned = Experiment::from_config(config("model: {init: {checkpoint: '" + (pre_dir.path() / "folds").string() +
+                                                    "/{fold}.pt', skip: [fc.*]}}\ntrain: {epochs: 2, freeze: [stream3.*]}\n"));
+  const auto tuned_dir = RunDir::at(dir_->path() / "init_tuned");
+  tuned.run(tuned_dir, tuned.runtime().context());
+  const auto tensor = [](const fs::path& file, const std::string& module, const std::string& name) {
+    torch::serialize::InputArchive a, sub;
+    a.load_from(file.string());
+    EXPECT_TRUE(a.try_read(module, sub)) << module;
+    torch::Tensor t;
+    EXPECT_TRUE(sub.try_read(name, t)) << name;
+    return t;
+  };
+  const auto before = pre_dir.file("folds/casme2_sub01.pt"), after = tuned_dir.file("folds/casme2_sub01.pt");
+  EXPECT_TRUE(torch::equal(tensor(before, "stream3", "weight"), tensor(after, "stream3", "weight")));  // frozen
+  EXPECT_FALSE(torch::equal(tensor(before, "stream5", "weight"), tensor(after, "stream5", "weight")));  // trained on
+  // A pattern that freezes nothing is a mistake worth an error.
+  const auto typo = Experiment::from_config(config("train: {epochs: 1, freeze: [strem3.*]}\n"));
+  EXPECT_THROW(typo.run(RunDir::at(dir_->path() / "init_typo"), typo.runtime().context()), ValueError);
+  // A file that is not a checkpoint, and strict loading with the head skipped but present in the file.
+  const auto strict = Experiment::from_config(config("model: {init: {checkpoint: '" + (pre_dir.path() / "folds").string() +
+                                                     "/{fold}.pt', strict: true}}\n", {"train.epochs=1"}));
+  EXPECT_NO_THROW(strict.run(RunDir::at(dir_->path() / "init_strict"), strict.runtime().context()));
+  const auto junk = Experiment::from_config(config("model: {init: {checkpoint: " + pre_dir.file("metrics.json").string() + "}}\n"));
+  EXPECT_THROW(junk.run(RunDir::at(dir_->path() / "init_junk"), junk.runtime().context()), DataError);
 }
 
 TEST_F(ExperimentTest, RescoreReproducesTheRunsMetrics) {

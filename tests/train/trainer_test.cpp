@@ -145,6 +145,15 @@ TEST_F(TrainerTest, LearnsASeparableProblem) {
   EXPECT_FALSE(net->is_training());
 }
 
+// FLOPs counted by hand for STSTNet on 3x28x28: three 3x3 convolutions with padding 2 give 16 maps of 30x30,
+// 2 x 30 x 30 x 16 x 27 = 777,600; the head maps 16x5x5 = 400 features to 3 classes, 2 x 400 x 3 = 2,400.
+// ReLU, batch norm, pooling and dropout are not counted.
+TEST_F(TrainerTest, CountsForwardFlopsOfConvolutionsAndMatrixProducts) {
+  STSTNet net(STSTNetOptions(3, 3));
+  EXPECT_DOUBLE_EQ(Trainer(quick(1)).forward_flops(*net, features, 0, context()), 777600.0 + 2400.0);
+  EXPECT_GT(measure_gemm_gflops(1), 0.1);  // a number, whatever the machine
+}
+
 TEST_F(TrainerTest, SameSeedGivesIdenticalProbabilities) {
   const auto a = seeded_run(features, train, test, 21, 3);
   const auto b = seeded_run(features, train, test, 21, 3);

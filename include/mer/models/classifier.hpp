@@ -9,7 +9,11 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <mer/core/config.hpp>
+
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,5 +68,43 @@ namespace mer {
 /// parameters, then the outputs of one forward pass (eval mode, a batch of 2 random inputs of `spec`'s
 /// shapes) — what `mer model summary` prints.
 std::string describe_model(Classifier& model, const ModelSpec& spec);
+
+}  // namespace mer
+
+namespace mer {
+
+/// Initial weights from a checkpoint, by parameter name (fine-tuning; survey §5.3):
+///   model:
+///     init:
+///       checkpoint: runs/pre/fit_all.pt   # a libmer checkpoint (folds/<fold>.pt, fit_all.pt); "{fold}" in the
+///                                         # path becomes the fold's file stem (runs/pre/folds/{fold}.pt)
+///       strict: false                     # true: every model tensor must come from the checkpoint, and every
+///                                         # checkpoint tensor must be used (skipped ones excepted)
+///       skip: ["fc.*"]                    # globs: left as initialised (e.g. a head for other classes)
+struct InitOptions {
+  std::string checkpoint;
+  bool strict = false;
+  std::vector<std::string> skip;
+  std::string where;  ///< the config line, for messages
+  /// model.init, if present (ConfigError naming the line for a bad value).
+  static std::optional<InitOptions> from_config(const ConfigNode& model_node);
+};
+
+struct InitReport {
+  std::vector<std::string> loaded;   ///< model tensors (parameters and buffers) copied from the checkpoint
+  std::vector<std::string> skipped;  ///< model tensors matching a skip pattern, left as initialised
+  std::vector<std::string> missing;  ///< model tensors the checkpoint lacks, left as initialised
+  std::vector<std::string> unused;   ///< checkpoint tensors no model tensor took
+  /// libmer checkpoints: the subjects (group keys) whose samples trained or validated the model; empty for
+  /// a checkpoint that does not say.
+  std::vector<std::string> seen_subjects;
+  bool records_subjects = false;
+  std::string summary() const;  ///< "loaded 12, skipped 2 (fc.*), newly initialised 0, unused 0"
+};
+
+/// Copies the checkpoint's tensors into `model` by name. ConfigError naming both shapes when a tensor's shape
+/// differs (unless skipped), naming the tensors under strict; DataError when the file is not a libmer
+/// checkpoint.
+InitReport load_initial_weights(Classifier& model, const std::filesystem::path& file, const InitOptions& options);
 
 }  // namespace mer

@@ -16,6 +16,7 @@
 ///                            # final_div_factor}; warmup_epochs (linear from 0) with any of them
 ///     clip_grad_norm: 0      # > 0: clip the gradients' global L2 norm to this
 ///     param_groups: [{params: "backbone.*", lr: 0.0001}]   # per-parameter-name learning rates (glob)
+///     freeze: ["stream3.*"]  # parameters that do not train (glob), e.g. layers of a model.init checkpoint
 ///     select: last           # last | best_val_loss | best_val_uf1: the epoch whose model predicts,
 ///                            # chosen on the validation subjects (protocol.val_subjects / val_fraction)
 ///     early_stopping: {patience: 0, min_delta: 0}   # patience > 0: stop when the validation metric
@@ -68,6 +69,10 @@ struct TrainerOptions {
     double lr = 0;
   };
   std::vector<ParamGroup> param_groups;
+  /// Globs over parameter names whose parameters do not train (no gradient, no optimiser state), e.g.
+  /// ["backbone.layer1.*"] to fine-tune the rest of a model initialised from a checkpoint (model.init).
+  /// Batch-norm running statistics of frozen layers still follow the training data in train mode.
+  std::vector<std::string> freeze;
   /// last | best_val_loss | best_val_uf1
   std::string select = "last";
   int patience = 0;
