@@ -28,6 +28,7 @@ void register_all(ModelRegistry& registry, std::map<std::string, ModelInfo>& inf
   info["ststnet"] = {"multi_stream", "christy1206/STSTNet main.py", ModelSpec::image(3, 28, 28, 3), "{type: ststnet}"};
   detail::register_presets(registry, info);
   detail::register_families(registry, info);
+  detail::register_torchscript_model(registry, info);
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
-// magnify_model: learning-based motion magnification (Oh et al. 2018) through a user-supplied TorchScript
-// model. The contract the model must meet is in <mer/models/stages.hpp>.
+// The two places libmer runs a user's TorchScript file (the one TU that compiles LibTorch's JIT headers):
+// magnify_model, learning-based motion magnification (Oh et al. 2018; contract in <mer/models/stages.hpp>),
+// and the `torchscript` model type, a network defined in Python trained by libmer's trainer.
 #include <mer/core/error.hpp>
 #include <mer/core/rng.hpp>
+#include <mer/models/classifier.hpp>
 #include <mer/models/stages.hpp>
+#include "detail/zoo.hpp"
 
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <opencv2/imgproc.hpp>
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -194,5 +199,109 @@ MagnifyModelOptions MagnifyModelOptions::from_config(const ConfigNode& node) {
 std::unique_ptr<Stage> make_magnify_model_stage(MagnifyModelOptions options) {
   return std::make_unique<MagnifyModelStage>(std::move(options));
 }
+
+// ---------------------------------------------------------------- torchscript model
+
+namespace {
+
+// A TorchScript module trained as a Classifier. Its parameters and buffers are registered here under their
+// own dotted names (through empty holder modules mirroring its submodules), sharing storage with the
+// script module, so the optimiser, train.freeze, param_groups, model.init and checkpoints all see
+// "fc.weight" as the Python author named it.
+class TorchScriptClassifier final : public Classifier {
+ public:
+  TorchScriptClassifier(torch::jit::Module module, std::vector<std::string> arguments, std::string file)
+      : module_(std::move(module)), arguments_(std::move(arguments)), file_(std::move(file)) {
+    set_input_names(arguments_);
+    for (const auto& p : module_.named_parameters(/*recurse=*/true)) holder(p.name).register_parameter(leaf(p.name), p.value);
+    for (const auto& b : module_.named_buffers(/*recurse=*/true)) holder(b.name).register_buffer(leaf(b.name), b.value);
+  }
+
+  ModelOutput forward(const NamedInputs& inputs) override {
+    std::vector<torch::jit::IValue> args;
+    for (const auto& a : arguments_) args.emplace_back(input(inputs, a));
+    const auto out = module_.forward(args);
+    ModelOutput result;
+    if (out.isTensor()) {
+      result.logits = out.toTensor();
+    } else if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor()) {
+      result.logits = out.toTupleRef().elements()[0].toTensor();
+    } else if (out.isGenericDict()) {
+      for (const auto& kv : out.toGenericDict()) {
+        MER_CHECK(kv.key().isString() && kv.value().isTensor(), ValueError, "TorchScript model '", file_,
+                  "' returned a dict that is not str -> Tensor");
+        if (kv.key().toStringRef() == "logits") result.logits = kv.value().toTensor();
+        else result.aux[kv.key().toStringRef()] = kv.value().toTensor();
+      }
+    }
+    MER_CHECK(result.logits.defined(), ValueError, "TorchScript model '", file_,
+              "' must return logits: a Tensor [N, classes], a tuple starting with it, or a dict with 'logits'");
+    return result;
+  }
+
+  void train(bool on = true) override {
+    Classifier::train(on);
+    module_.train(on);
+  }
+
+ private:
+  static std::string leaf(const std::string& name) { return name.substr(name.rfind('.') + 1); }
+  torch::nn::Module& holder(const std::string& name) {
+    torch::nn::Module* m = this;
+    std::size_t start = 0;
+    for (auto dot = name.find('.'); dot != std::string::npos; start = dot + 1, dot = name.find('.', start)) {
+      const auto part = name.substr(start, dot - start);
+      const auto children = m->named_children();
+      if (const auto* child = children.find(part)) {
+        m = child->get();
+      } else {
+        m = m->register_module(part, std::make_shared<torch::nn::Module>()).get();
+      }
+    }
+    return *m;
+  }
+
+  torch::jit::Module module_;
+  std::vector<std::string> arguments_;
+  std::string file_;
+};
+
+}  // namespace
+
+namespace detail {
+
+void register_torchscript_model(ModelRegistry& registry, std::map<std::string, ModelInfo>& info) {
+  registry.add(
+      "torchscript",
+      [](const ConfigNode& node, const ModelSpec& spec) -> ModelRegistry::Product {
+        const auto file = node.required_path("file");
+        MER_CHECK(std::filesystem::is_regular_file(file), ConfigError, node.where("file"), ": '", node.key_path("file"),
+                  "' = '", file.string(), "' is not a file (a module saved with torch.jit.save)");
+        torch::jit::Module module;
+        try {
+          module = torch::jit::load(file.string());
+        } catch (const c10::Error& e) {
+          const std::string what = e.what();
+          throw ConfigError(node.where("file") + ": '" + file.string() + "' is not a TorchScript module: " + what.substr(0, what.find('\n')));
+        }
+        const auto forward = module.find_method("forward");
+        MER_CHECK(forward.has_value(), ConfigError, node.where("file"), ": TorchScript module '", file.string(), "' has no forward method");
+        // forward's arguments after self name the preprocessing outputs it takes, in order.
+        std::vector<std::string> arguments;
+        for (const auto& a : forward->function().getSchema().arguments())
+          if (a.name() != "self") arguments.push_back(a.name());
+        for (const auto& a : arguments)
+          MER_CHECK(spec.find(a) != nullptr, ConfigError, node.where("file"), ": forward(", fmt::format("{}", fmt::join(arguments, ", ")),
+                    ") of '", file.string(), "' takes '", a, "', which the preprocessing does not produce (",
+                    spec.describe_inputs(), "; ", spec.inputs_where, "): name forward's arguments after preprocess.outputs");
+        if (spec.check_only) return nullptr;
+        return std::make_unique<TorchScriptClassifier>(std::move(module), std::move(arguments), file.string());
+      },
+      "a network from Python (torch.jit.script or trace, saved with torch.jit.save): file: net.pt; forward's "
+      "arguments are the preprocessing outputs it takes, by name; returns logits (or a tuple / dict with them)");
+  info["torchscript"] = {"user", "your TorchScript file", ModelSpec{}, ""};
+}
+
+}  // namespace detail
 
 }  // namespace mer

@@ -1,6 +1,8 @@
 #include <mer/core/config.hpp>
 #include <mer/core/error.hpp>
+#include <mer/models/classifier.hpp>
 #include <mer/models/stages.hpp>
+#include <mer/train/trainer.hpp>
 #include <mer/preprocess/pipeline.hpp>
 
 #include "support/test_paths.hpp"
@@ -10,6 +12,7 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <random>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -185,6 +188,116 @@ TEST(MagnifyModel, AllStagesHasTheBuiltinsAndTheLearnStagesForPipelines) {
   ASSERT_EQ(item.seq("clip").size(), 3u);
   // Frame 2 = frame + 2 (frame - frame 0): frame 2 is 10 grey levels above frame 0, so it gains 20.
   EXPECT_NEAR(item.seq("clip")[2].at<float>(5, 5), clip[2].at<uchar>(5, 5) + 20, 1.0);
+}
+
+// ---------------------------------------------------------------- the torchscript model type
+
+// A two-input network written in TorchScript from the test (what torch.jit.script gives from Python): a
+// hidden layer on the pooled flow and strain, and a submodule "head", so dotted names are exercised.
+std::filesystem::path save_network(const std::filesystem::path& dir) {
+  torch::manual_seed(3);
+  torch::jit::Module head("Head");
+  head.register_parameter("weight", torch::randn({16, 3}) * 0.1, false);
+  head.register_parameter("bias", torch::zeros({3}), false);
+  torch::jit::Module m("Net");
+  m.register_parameter("w1", torch::randn({147, 16}) * 0.1, false);
+  m.register_parameter("b1", torch::zeros({16}), false);
+  m.register_module("head", head);
+  m.define(R"(
+def forward(self, flow, strain):
+    x = torch.cat([flow, strain], 1)
+    x = torch.avg_pool2d(x, [4, 4], [4, 4])
+    h = torch.relu(torch.matmul(x.flatten(1), self.w1) + self.b1)
+    return torch.matmul(h, self.head.weight) + self.head.bias
+)");
+  const auto path = dir / "net.pt";
+  m.save(path.string());
+  return path;
+}
+
+ModelSpec flow_strain_spec() {
+  ModelSpec spec;
+  spec.inputs = {InputSpec{"flow", {2, 28, 28}, true}, InputSpec{"strain", {1, 28, 28}, false}};
+  spec.num_classes = 3;
+  spec.inputs_where = "preprocess.outputs";
+  return spec;
+}
+
+// Flow and strain of three classes told apart by the mean strain.
+FeatureSet three_classes() {
+  FeatureSet f;
+  f.channels = 3, f.height = 28, f.width = 28;
+  f.channel_names = {"u", "v", "strain"};
+  f.groups = {FeatureGroup{"flow", 0, 2}, FeatureGroup{"strain", 2, 1}};
+  f.groups[0].vector_field = true;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> noise(0.0f, 0.3f);
+  for (int i = 0; i < 60; ++i) {
+    std::vector<float> x(3 * 28 * 28);
+    for (auto& v : x) v = noise(rng);
+    for (int k = 2 * 784; k < 3 * 784; ++k) x[static_cast<std::size_t>(k)] += static_cast<float>(i % 3) - 1.0f;
+    SampleMeta s;
+    s.dataset = "t", s.subject = "s" + std::to_string(i % 5), s.clip = "c" + std::to_string(i);
+    s.id = "t/" + s.subject + "/" + s.clip;
+    s.label = i % 3;
+    f.samples.push_back(s);
+    f.inputs.push_back(std::move(x));
+  }
+  return f;
+}
+
+TEST(TorchScriptModel, TrainsInTheTrainerWithItsOwnParameterNames) {
+  test::TempDir dir;
+  const auto file = save_network(dir.path());
+  const auto config = Config::from_string("{type: torchscript, file: \"" + file.string() + "\"}", "model.yaml");
+  auto model = std::shared_ptr<Classifier>(builtin_models().build(config.root(), flow_strain_spec()));
+  EXPECT_EQ(model->input_names(), (std::vector<std::string>{"flow", "strain"}));  // forward's argument names
+  std::vector<std::string> names;
+  for (const auto& p : model->named_parameters()) names.push_back(p.key());
+  EXPECT_EQ(names, (std::vector<std::string>{"w1", "b1", "head.weight", "head.bias"}));
+  EXPECT_EQ(count_parameters(*model), 147 * 16 + 16 + 16 * 3 + 3);
+
+  const auto features = three_classes();
+  std::vector<std::size_t> all(features.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto head_before = model->named_parameters()["head.weight"].detach().clone();
+  const auto w1_before = model->named_parameters()["w1"].detach().clone();
+  auto options = TrainerOptions::from_config(Config::from_string("{epochs: 15, batch_size: 20, lr: 0.01, freeze: [head.*]}").root());
+  RunContext ctx;
+  ctx.threads = 1;
+  const auto log = Trainer(options).fit(*model, features, all, {}, 7, ctx);
+  EXPECT_LT(log.back().train_loss, log.front().train_loss);  // it learns, through the script module
+  EXPECT_TRUE(torch::equal(model->named_parameters()["head.weight"], head_before));  // frozen by name
+  EXPECT_FALSE(torch::equal(model->named_parameters()["w1"], w1_before));
+  const auto probs = Trainer(options).predict(*model, features, all, ctx);
+  EXPECT_NEAR(probs[0][0] + probs[0][1] + probs[0][2], 1.0, 1e-5);
+
+  // A checkpoint of it loads into a fresh build of the same file, by name (model.init).
+  const auto ckpt = dir.path() / "ckpt.pt";
+  {
+    torch::serialize::OutputArchive a;
+    model->save(a);
+    a.save_to(ckpt.string());
+  }
+  auto fresh = std::shared_ptr<Classifier>(builtin_models().build(config.root(), flow_strain_spec()));
+  InitOptions init;
+  init.where = "model.yaml:1";
+  const auto report = load_initial_weights(*fresh, ckpt, init);
+  EXPECT_EQ(report.loaded.size(), 4u);
+  EXPECT_TRUE(torch::equal(fresh->named_parameters()["w1"], model->named_parameters()["w1"]));
+}
+
+TEST(TorchScriptModel, ArgumentsMustBePreprocessingOutputs) {
+  test::TempDir dir;
+  const auto file = save_network(dir.path());
+  auto spec = flow_strain_spec();
+  spec.inputs.pop_back();  // no strain
+  const auto config = Config::from_string("{type: torchscript, file: \"" + file.string() + "\"}", "model.yaml");
+  const auto msg = error_message<ConfigError>([&] { builtin_models().build(config.root(), spec); });
+  EXPECT_NE(msg.find("takes 'strain'"), std::string::npos) << msg;
+  const auto missing = Config::from_string("{type: torchscript, file: /nonexistent.pt}", "model.yaml");
+  EXPECT_NE(error_message<ConfigError>([&] { builtin_models().build(missing.root(), flow_strain_spec()); }).find("model.yaml:1"),
+            std::string::npos);
 }
 
 }  // namespace

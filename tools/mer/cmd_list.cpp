@@ -30,8 +30,11 @@ void add_list(CLI::App& app) {
       std::printf("%-16s %-14s %-26s %13s  %s\n", "model", "family", "reference input", "parameters", "description");
       for (const auto& n : builtin_models().names()) {
         const auto& info = builtin_model_info(n);
-        std::printf("%-16s %-14s %-26s %13lld  %s\n", n.c_str(), info.family.c_str(), info.spec.describe_inputs().c_str(),
-                    static_cast<long long>(reference_parameters(n)), builtin_models().help(n).c_str());
+        // A model without a reference configuration (torchscript: the user's file) has no count to show.
+        const auto params = info.config.empty() ? std::string("-") : std::to_string(reference_parameters(n));
+        std::printf("%-16s %-14s %-26s %13s  %s\n", n.c_str(), info.family.c_str(),
+                    info.config.empty() ? "(its own)" : info.spec.describe_inputs().c_str(), params.c_str(),
+                    builtin_models().help(n).c_str());
       }
     }
     else if (*which == "stages") print_registry(all_stages());

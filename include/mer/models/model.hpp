@@ -74,7 +74,7 @@ struct ModelInfo {
   /// The reference configuration: the input it was published for, 3 classes, and the model options
   /// (YAML) that build it; parameter counts in listings and tests are taken there.
   ModelSpec spec;
-  std::string config = "{}";
+  std::string config = "{}";  ///< empty: no reference configuration (torchscript: the user's own file)
 };
 
 /// Adds every built-in model and preset (ststnet, off_apexnet, rcn_a, resnet18, htnet, single_stream, ...).

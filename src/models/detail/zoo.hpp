@@ -12,6 +12,8 @@ namespace mer::detail {
 void register_presets(ModelRegistry& registry, std::map<std::string, ModelInfo>& info);
 /// single_stream, multi_stream, cascaded, multi_task (families.cpp).
 void register_families(ModelRegistry& registry, std::map<std::string, ModelInfo>& info);
+/// torchscript: a user's TorchScript file trained as a classifier (torchscript_magnify.cpp).
+void register_torchscript_model(ModelRegistry& registry, std::map<std::string, ModelInfo>& info);
 /// "a, b, c".
 std::string fmt_names(const std::vector<std::string>& names);
 
