@@ -13,6 +13,8 @@
 #include <mer/preprocess/variants.hpp>
 #include <mer/train/experiment.hpp>
 #include <mer/train/trainer.hpp>
+
+#include "detail/checkpoint.hpp"
 #include <mer/viz/confusion_plot.hpp>
 #include <mer/viz/curves_plot.hpp>
 
@@ -217,6 +219,14 @@ Experiment Experiment::from_config(const Config& config) {
   }
   auto init = InitOptions::from_config(model_node);
   auto train = TrainerOptions::from_config(root.child("train"));
+  {
+    bool distill_loss = false;
+    for (const auto& l : train.losses) distill_loss = distill_loss || l.get<std::string>("type", "") == "distill";
+    const auto where = root.child("train").where(train.distill_teacher.empty() ? "losses" : "distill");
+    MER_CHECK(distill_loss == !train.distill_teacher.empty(), ConfigError, where,
+              distill_loss ? ": the distill loss needs train.distill.teacher (a run folder or a checkpoint)"
+                           : ": train.distill.teacher is set but train.losses has no {type: distill} term to use it");
+  }
   // A typo anywhere else is reported before the dataset touches the disk.
   config.check_all_used({"dataset"});
   // After that check, so a typo in the preprocess section is reported against the file, not a variant's copy.
@@ -330,6 +340,80 @@ void initialise(Classifier& model, const InitOptions& init, const std::string& f
   if (log) logger()->info("model.init from {}: {}", path, report.summary());
 }
 
+// train.distill: the teacher's logits for one fold's training and validation samples. The teacher is the
+// matching fold of a run folder, or one checkpoint; it is refused if it learnt from a subject this fold
+// tests (or, not recording its subjects, unless the config says it is external). It sees the samples
+// through its own preprocessing (cached), unaugmented; variant copies get their base sample's targets.
+class Teacher {
+ public:
+  Teacher(const TrainerOptions& o, const Dataset& dataset, const RunContext& ctx) : options_(o) {
+    const fs::path source(o.distill_teacher);
+    MER_CHECK(fs::exists(source), ConfigError, "train.distill.teacher '", source.string(), "' does not exist");
+    const fs::path config_file = fs::is_directory(source) ? source / "config.resolved.yaml" : fs::path();
+    std::string config;
+    if (!config_file.empty()) {
+      MER_CHECK(fs::exists(config_file), ConfigError, "train.distill.teacher '", source.string(),
+                "' is a folder but not a libmer run (no config.resolved.yaml)");
+      config = read_file(config_file);
+    } else {
+      config = detail::load_checkpoint(source).config;
+    }
+    const auto parsed = Config::from_string(config, "teacher config");
+    const auto pipeline = Pipeline::from_config(parsed.root().child("preprocess"), all_stages());
+    logger()->info("distillation: the teacher's preprocessing ({}) over {} samples", pipeline.fingerprint().substr(0, 12),
+                   dataset.samples().size());
+    features_ = with_context("preprocessing for the teacher", [&] { return pipeline.run(dataset.samples(), ctx); });
+    for (std::size_t i = 0; i < features_.size(); ++i) index_.emplace(features_.samples[i].id, i);
+  }
+
+  SoftTargets fold_targets(const std::string& fold_stem, const FeatureSet& features, const std::vector<std::size_t>& train,
+                           const std::vector<std::size_t>& val, const std::vector<std::size_t>& test, const Trainer& trainer,
+                           const RunContext& ctx, bool log) const {
+    const fs::path source(options_.distill_teacher);
+    const auto file = !fs::is_directory(source) ? source
+                      : fold_stem == "fit_all" ? source / "fit_all.pt" : source / "folds" / (fold_stem + ".pt");
+    MER_CHECK(fs::exists(file), ConfigError, "train.distill.teacher: run folder '", source.string(), "' has no model of fold ",
+              fold_stem, " (", file.string(), "); the teacher run must use the same protocol and keep its checkpoints");
+    auto c = detail::load_checkpoint(file);
+    if (c.records_subjects) {
+      const std::set<std::string> seen(c.seen_subjects.begin(), c.seen_subjects.end());
+      for (const std::size_t i : test)
+        MER_CHECK(!seen.count(features.samples[i].group_key()), ConfigError, "train.distill.teacher '", file.string(),
+                  "' was trained on subject ", features.samples[i].group_key(), ", whom fold ", fold_stem,
+                  " tests: its soft targets would carry the test labels. Use a run folder of the same protocol");
+    } else {
+      MER_CHECK(options_.distill_external, ConfigError, "train.distill.teacher '", file.string(),
+                "' does not record which subjects trained it; set train.distill.external: true if it never saw this dataset");
+    }
+    std::vector<std::size_t> wanted = train;
+    wanted.insert(wanted.end(), val.begin(), val.end());
+    std::vector<std::size_t> mine;
+    for (const std::size_t i : wanted) {
+      auto id = features.samples[i].id;
+      id = id.substr(0, id.find('#'));  // a variant copy: its base sample
+      const auto it = index_.find(id);
+      MER_CHECK(it != index_.end(), DataError, "train.distill: the teacher's preprocessing left out sample ", id,
+                " (see its skipped list); the student cannot learn it from the teacher");
+      mine.push_back(it->second);
+    }
+    const auto probs = trainer.predict(*c.model, features_, mine, ctx);
+    SoftTargets targets;
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+      // log-probabilities differ from the logits by a per-sample constant, which softmax ignores.
+      std::vector<float> logits(probs[k].size());
+      for (std::size_t j = 0; j < logits.size(); ++j) logits[j] = std::log(std::max(probs[k][j], 1e-30f));
+      targets.emplace(wanted[k], std::move(logits));
+    }
+    if (log) logger()->info("distillation: teacher {} ({} classes) for fold {}", file.string(), probs.front().size(), fold_stem);
+    return targets;
+  }
+
+ private:
+  TrainerOptions options_;
+  FeatureSet features_;
+  std::unordered_map<std::string, std::size_t> index_;
+};
+
 std::string fold_file(const std::string& fold) {
   std::string f = fold;
   std::replace(f.begin(), f.end(), '/', '_');
@@ -432,6 +516,8 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
   spec.num_classes = labels.num_classes();
   spec.inputs_where = "preprocess.outputs at " + st.config.root().child("preprocess").where("outputs");
   const Trainer trainer(st.train);
+  std::unique_ptr<Teacher> teacher;
+  if (!st.train.distill_teacher.empty() && !options.merge) teacher = std::make_unique<Teacher>(st.train, *st.dataset, ctx);
 
   ExperimentResult result;
   result.run_dir = run_dir.path();
@@ -507,7 +593,11 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       std::function<void(const EpochLog&)> on_epoch;
       if (st.select_on_test)
         on_epoch = [&](const EpochLog&) { per_epoch.push_back(trainer.predict(*model, features, fold.test, ctx)); };
-      const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx, on_epoch);
+      SoftTargets soft;
+      if (teacher)
+        soft = teacher->fold_targets(fs::path(file).stem().string(), features, train, fold.val, fold.test, trainer, ctx,
+                                     result.folds_run == 0);
+      const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx, on_epoch, teacher ? &soft : nullptr);
       // The fit's selected epoch (the last, or the best on the training side's validation subjects): the
       // test subject plays no part in choosing it. Its history goes beside its predictions.
       run_dir.write(file.substr(0, file.size() - 4) + ".json", history_json(history, train.size(), fold.val.size()));
@@ -686,7 +776,9 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       auto train = all_data.train;
       for (const std::size_t i : all_data.train) train.insert(train.end(), copies[i].begin(), copies[i].end());
       logger()->info("fit_all: training on {} samples ({} validation)", train.size(), all_data.val.size());
-      const auto history = trainer.fit(*model, features, train, all_data.val, seed, ctx);
+      SoftTargets soft;
+      if (teacher) soft = teacher->fold_targets("fit_all", features, train, all_data.val, {}, trainer, ctx, true);
+      const auto history = trainer.fit(*model, features, train, all_data.val, seed, ctx, {}, teacher ? &soft : nullptr);
       run_dir.write("fit_all.json", history_json(history, train.size(), all_data.val.size()));
       save_checkpoint(*model, all_spec, resolved, subjects_of(features, train, all_data.val), run_dir.file("fit_all.pt"));
       logger()->info("fit_all: model saved to {}", run_dir.file("fit_all.pt").string());

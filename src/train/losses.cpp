@@ -211,6 +211,25 @@ class MarginLoss : public Loss {
   torch::Tensor classes;
 };
 
+// Knowledge distillation (Hinton et al. 2015): the student matches the teacher's softened class
+// distribution; T^2 keeps the gradient scale independent of the temperature.
+class DistillLoss : public Loss {
+ public:
+  DistillLoss(const ConfigNode& node, const LossContext&) { temperature_ = number(node, "temperature", 4.0, 0.0, 100.0, true); }
+  LossValue compute(const ModelOutput& out, const LossTargets& t) override {
+    const auto& logits = read(out);
+    MER_CHECK(t.teacher_logits.defined(), ValueError, "loss '", name,
+              "' needs a teacher's soft targets: set train.distill.teacher (a run folder or a checkpoint)");
+    MER_CHECK(t.teacher_logits.sizes() == logits.sizes(), ValueError, "loss '", name, "': the teacher's logits are ",
+              t.teacher_logits.sizes(), " but the student's '", output, "' output is ", logits.sizes());
+    const auto p_teacher = torch::softmax(t.teacher_logits.to(logits.dtype()) / temperature_, 1);
+    const auto log_student = torch::log_softmax(logits / temperature_, 1);
+    const auto per_sample = (p_teacher * (torch::log(p_teacher.clamp_min(1e-12)) - log_student)).sum(1);
+    return mean_of(temperature_ * temperature_ * per_sample);
+  }
+  double temperature_ = 4;
+};
+
 }  // namespace
 
 const LossRegistry& builtin_losses() {
@@ -243,6 +262,8 @@ const LossRegistry& builtin_losses() {
         "additive angular margin softmax; scale, margin");
     add("cosface", "embedding", [](auto& n, auto& c) { return std::make_unique<MarginLoss>(n, c, false); },
         "additive cosine margin softmax; scale, margin");
+    add("distill", "logits", [](auto& n, auto& c) { return std::make_unique<DistillLoss>(n, c); },
+        "knowledge distillation from train.distill's teacher; temperature");
     return r;
   }();
   return registry;

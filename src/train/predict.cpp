@@ -12,6 +12,8 @@
 #include <mer/train/predict.hpp>
 #include <mer/train/trainer.hpp>
 
+#include "detail/checkpoint.hpp"
+
 #include <nlohmann/json.hpp>
 #include <opencv2/videoio.hpp>
 #include <torch/serialize.h>
@@ -97,6 +99,10 @@ std::optional<cv::Rect> find_face(const cv::Mat& image) {
   return std::nullopt;
 }
 
+}  // namespace
+
+namespace detail {
+
 std::string yaml_section(const std::string& yaml, const std::string& key) {
   const auto node = YAML::Load(yaml);
   if (!node[key]) return "";
@@ -105,7 +111,40 @@ std::string yaml_section(const std::string& yaml, const std::string& key) {
   return e.c_str();
 }
 
-}  // namespace
+LoadedCheckpoint load_checkpoint(const fs::path& file) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(file.string());
+  } catch (const c10::Error&) {
+    throw DataError("'" + file.string() + "' is not a libmer checkpoint (LibTorch cannot read it)");
+  }
+  c10::IValue spec_value, config_value, subjects;
+  MER_CHECK(archive.try_read("mer.spec", spec_value) && archive.try_read("mer.config", config_value), DataError, "'",
+            file.string(), "' is not a libmer checkpoint (no mer.spec / mer.config)");
+  LoadedCheckpoint c;
+  c.config = config_value.toStringRef();
+  if (archive.try_read("mer.seen_subjects", subjects)) {
+    c.records_subjects = true;
+    c.seen_subjects = nlohmann::json::parse(subjects.toStringRef()).get<std::vector<std::string>>();
+  }
+  const auto j = nlohmann::json::parse(spec_value.toStringRef());
+  c.spec.inputs.clear();
+  for (const auto& in : j["inputs"])
+    c.spec.inputs.push_back(InputSpec{in["name"].get<std::string>(), in["shape"].get<std::vector<std::int64_t>>(), in["vector_field"].get<bool>()});
+  c.spec.num_classes = j["num_classes"].get<std::int64_t>();
+  c.spec.num_action_units = j["num_action_units"].get<std::int64_t>();
+  const auto config = Config::from_string(c.config, file.string() + " (mer.config)");
+  c.model = std::shared_ptr<Classifier>(builtin_models().build(config.root().child("model"), c.spec));
+  try {
+    c.model->load(archive);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what();
+    throw ConfigError("checkpoint '" + file.string() + "' does not fit the model its config builds: " + what.substr(0, what.find('\n')));
+  }
+  return c;
+}
+
+}  // namespace detail
 
 PredictResult predict_clip(const fs::path& run_dir, const PredictRequest& req, const RunContext& ctx) {
   const auto config_file = run_dir / "config.resolved.yaml";
@@ -205,41 +244,20 @@ PredictResult predict_clip(const fs::path& run_dir, const PredictRequest& req, c
   r.apex = features.samples.front().apex >= 0 ? features.samples.front().apex : s.apex;
 
   const Trainer trainer(TrainerOptions::from_config(root.child("train")));
-  const auto run_model = yaml_section(config_text, "model");
+  const auto run_model = detail::yaml_section(config_text, "model");
   r.probabilities.assign(r.classes.size(), 0.0);
   for (const auto& file : r.models) {
-    torch::serialize::InputArchive archive;
-    try {
-      archive.load_from(file);
-    } catch (const c10::Error&) {
-      throw DataError("'" + file + "' is not a libmer checkpoint (LibTorch cannot read it)");
-    }
-    c10::IValue spec_value, config_value;
-    MER_CHECK(archive.try_read("mer.spec", spec_value) && archive.try_read("mer.config", config_value), DataError, "'",
-              file, "' is not a libmer checkpoint (no mer.spec / mer.config)");
-    MER_CHECK(yaml_section(config_value.toStringRef(), "model") == run_model, ConfigError, "checkpoint '", file,
+    const auto c = detail::load_checkpoint(file);
+    MER_CHECK(detail::yaml_section(c.config, "model") == run_model, ConfigError, "checkpoint '", file,
               "' holds another model than the run's (its model: section differs from ", config_file.string(), ")");
-    const auto j = nlohmann::json::parse(spec_value.toStringRef());
-    ModelSpec spec;
-    spec.inputs.clear();
-    for (const auto& in : j["inputs"])
-      spec.inputs.push_back(InputSpec{in["name"].get<std::string>(), in["shape"].get<std::vector<std::int64_t>>(), in["vector_field"].get<bool>()});
-    spec.num_classes = j["num_classes"].get<std::int64_t>();
-    spec.num_action_units = j["num_action_units"].get<std::int64_t>();
-    MER_CHECK(spec.num_classes == static_cast<std::int64_t>(r.classes.size()), ConfigError, "checkpoint '", file, "' predicts ",
-              spec.num_classes, " classes, the run ", r.classes.size());
+    MER_CHECK(c.spec.num_classes == static_cast<std::int64_t>(r.classes.size()), ConfigError, "checkpoint '", file, "' predicts ",
+              c.spec.num_classes, " classes, the run ", r.classes.size());
     const auto shapes = feature_group_shapes(features);
-    for (std::size_t g = 0; g < spec.inputs.size(); ++g)
-      MER_CHECK(g < shapes.size() && shapes[g].first == spec.inputs[g].name && shapes[g].second == spec.inputs[g].shape,
+    for (std::size_t g = 0; g < c.spec.inputs.size(); ++g)
+      MER_CHECK(g < shapes.size() && shapes[g].first == c.spec.inputs[g].name && shapes[g].second == c.spec.inputs[g].shape,
                 DataError, "the clip's features do not have the shapes checkpoint '", file, "' was trained on (input '",
-                spec.inputs[g].name, "')");
-    auto model = std::shared_ptr<Classifier>(builtin_models().build(root.child("model"), spec));
-    try {
-      model->load(archive);
-    } catch (const c10::Error& e) {
-      const std::string what = e.what();
-      throw ConfigError("checkpoint '" + file + "' does not fit the run's model: " + what.substr(0, what.find('\n')));
-    }
+                c.spec.inputs[g].name, "')");
+    auto& model = c.model;
     const auto p = trainer.predict(*model, features, {0}, ctx).front();
     for (std::size_t c = 0; c < p.size(); ++c) r.probabilities[c] += p[c] / static_cast<double>(r.models.size());
   }

@@ -228,6 +228,7 @@ struct Batcher {
   torch::Device device;
   /// Each sample's AU targets over the vocabulary, parsed once per fit (not once per batch and epoch).
   std::map<std::size_t, ActionUnitTargets> au_targets;
+  const SoftTargets* teacher = nullptr;
 
   void set_action_units(std::vector<int> vocabulary, const std::vector<std::size_t>& train,
                         const std::vector<std::size_t>& val) {
@@ -262,6 +263,17 @@ struct Batcher {
       }
       t.action_units = values.to(device);
       t.action_units_known = known.to(device);
+    }
+    if (teacher) {
+      const auto k = static_cast<std::int64_t>(teacher->begin()->second.size());
+      auto logits = torch::empty({static_cast<std::int64_t>(n), k});
+      float* out = logits.data_ptr<float>();
+      for (std::size_t r = 0; r < n; ++r) {
+        const auto it = teacher->find(idx[r]);
+        MER_CHECK(it != teacher->end(), InternalError, "no teacher logits for sample ", f.samples[idx[r]].id);
+        std::copy(it->second.begin(), it->second.end(), out + r * static_cast<std::size_t>(k));
+      }
+      t.teacher_logits = logits.to(device);
     }
     return t;
   }
@@ -469,6 +481,11 @@ TrainerOptions TrainerOptions::from_config(const ConfigNode& node) {
     o.param_groups.push_back(pg);
   }
   o.freeze = node.get<std::vector<std::string>>("freeze", o.freeze);
+  if (node.has("distill")) {
+    const auto d = node.child("distill");
+    o.distill_teacher = d.required_path("teacher").string();
+    o.distill_external = d.get<bool>("external", false);
+  }
   o.select = node.get_choice("select", o.select, {"last", "best_val_loss", "best_val_uf1"});
   if (node.has("early_stopping")) {
     const auto es = node.child("early_stopping");
@@ -502,7 +519,7 @@ std::vector<std::pair<std::string, std::vector<std::int64_t>>> feature_group_sha
 
 std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& train,
                                    const std::vector<std::size_t>& val, std::uint64_t seed, const RunContext& ctx,
-                                   const std::function<void(const EpochLog&)>& on_epoch) const {
+                                   const std::function<void(const EpochLog&)>& on_epoch, const SoftTargets* teacher) const {
   check_options(options_);
   MER_CHECK(!train.empty(), ValueError, "Trainer::fit needs at least one training sample");
   check_inputs(features, train, "training");
@@ -518,7 +535,8 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
   const Augmenter augmenter(options_.augment, features);
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}};
+  Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr};
+  if (teacher && !teacher->empty()) batcher.teacher = teacher;
 
   return torch_boundary("training", [&] {
     torch::manual_seed(seed);
@@ -730,7 +748,7 @@ std::vector<std::vector<float>> Trainer::predict(Classifier& model, const Featur
   check_inputs(features, indices, "prediction");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}};
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr};
   return torch_boundary("predicting", [&] {
     model.to(device);
     model.eval();
@@ -818,7 +836,7 @@ double Trainer::forward_flops(Classifier& model, const FeatureSet& features, std
   check_inputs(features, {index}, "FLOP counting");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}};
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr};
   return torch_boundary("counting FLOPs", [&] {
     model.to(device);
     model.eval();

@@ -263,7 +263,7 @@ TEST(Families, ConfigErrorsNameTheLineAndWhatWasExpected) {
 
 // ---------------------------------------------------------------- losses
 
-LossTargets labels(std::vector<std::int64_t> y) { return LossTargets{torch::tensor(y, torch::kLong), {}, {}}; }
+LossTargets labels(std::vector<std::int64_t> y) { return LossTargets{torch::tensor(y, torch::kLong), {}, {}, {}}; }
 
 std::shared_ptr<Loss> loss(const std::string& yaml, const LossContext& ctx = {}) {
   const auto c = Config::from_string(yaml, "loss.yaml");
@@ -295,6 +295,22 @@ TEST(Losses, CrossEntropyWithLabelSmoothingAndFocalByHand) {
   const auto v = weighted->compute(two, labels({0, 1}));
   EXPECT_NEAR(v.weight_sum.item<double>(), 2.0, 1e-6);
   EXPECT_NEAR(value(v), std::log(2.0), 1e-6);
+}
+
+// Distillation by hand: teacher logits (0, ln 3) at T = 1 give soft targets (1/4, 3/4); a student at
+// (0, 0) has (1/2, 1/2): KL = 1/4 ln(1/2) + 3/4 ln(3/2). At T = 2 both are softened first and T^2 scales.
+TEST(Losses, DistillationIsTheTemperatureScaledKlToTheTeachersSoftTargets) {
+  ModelOutput out;
+  out.logits = torch::zeros({1, 2}, torch::kDouble);
+  LossTargets t = labels({0});
+  t.teacher_logits = torch::tensor({{0.0, std::log(3.0)}}, torch::kDouble);
+  EXPECT_NEAR(value(loss("{type: distill, temperature: 1}")->compute(out, t)), 0.25 * std::log(0.5) + 0.75 * std::log(1.5), 1e-9);
+  const double q = std::sqrt(3.0) / (1 + std::sqrt(3.0));  // softmax((0, ln 3) / 2)
+  EXPECT_NEAR(value(loss("{type: distill, temperature: 2}")->compute(out, t)),
+              4 * ((1 - q) * std::log((1 - q) / 0.5) + q * std::log(q / 0.5)), 1e-9);
+  t.teacher_logits = torch::tensor({{0.0, 0.0}}, torch::kDouble);
+  EXPECT_NEAR(value(loss("{type: distill}")->compute(out, t)), 0.0, 1e-12);  // agreeing costs nothing
+  EXPECT_CONTAINS(error_message<ValueError>([&] { loss("{type: distill}")->compute(out, labels({0})); }), "train.distill.teacher");
 }
 
 TEST(Losses, ActionUnitsIgnoreUnreadableCells) {

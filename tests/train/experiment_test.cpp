@@ -322,6 +322,35 @@ TEST_F(ExperimentTest, ModelInitLoadsByNameFreezesAndRefusesCheckpointsThatSawTh
   EXPECT_THROW(junk.run(RunDir::at(dir_->path() / "init_junk"), junk.runtime().context()), DataError);
 }
 
+// Knowledge distillation: each fold's student learns from the teacher run's matching fold; the teacher's
+// all-data model, which saw every test subject, is refused; the loss and the teacher go together.
+TEST_F(ExperimentTest, DistillationUsesTheMatchingFoldsTeacherOnly) {
+  const auto pre = Experiment::from_config(config("", {"train.epochs=2"}));
+  const auto teacher_dir = RunDir::at(dir_->path() / "teacher");
+  RunOptions all_data;
+  all_data.fit_all = true;
+  pre.run(teacher_dir, pre.runtime().context(), all_data);
+  const std::string losses = "train: {epochs: 2, losses: [{type: cross_entropy, weight: 0.5}, {type: distill, weight: 0.5, temperature: 3}], ";
+  const auto student = Experiment::from_config(config(losses + "distill: {teacher: " + teacher_dir.path().string() + "}}\n"));
+  const auto student_dir = RunDir::at(dir_->path() / "student");
+  const auto r = student.run(student_dir, student.runtime().context());
+  EXPECT_EQ(r.scores.n_samples, 12);
+  const auto h = nlohmann::json::parse(read_file(student_dir.file("folds/casme2_sub01.json")));
+  EXPECT_TRUE(h["history"][0].contains("train_distill"));
+  EXPECT_GT(h["history"][0]["train_distill"].get<double>(), 0.0);
+
+  const auto leaky = Experiment::from_config(config(losses + "distill: {teacher: " + teacher_dir.file("fit_all.pt").string() + "}}\n"));
+  try {
+    leaky.run(RunDir::at(dir_->path() / "student_leaky"), leaky.runtime().context());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("was trained on subject"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Experiment::from_config(config(losses + "}\n")), ConfigError);  // the loss without a teacher
+  EXPECT_THROW(Experiment::from_config(config("train: {distill: {teacher: " + teacher_dir.path().string() + "}}\n")),
+               ConfigError);  // a teacher without the loss
+}
+
 TEST_F(ExperimentTest, RescoreReproducesTheRunsMetrics) {
   const auto e = Experiment::from_config(config());
   const auto run_dir = RunDir::at(dir_->path() / "run3");

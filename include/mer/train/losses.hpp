@@ -24,6 +24,8 @@
 ///   arcface        on "embedding": additive angular margin (0.5) at scale (30) over a learned class
 ///                  matrix (deng2019arcface)
 ///   cosface        on "embedding": additive cosine margin (0.35) at scale (30) (wang2018cosface)
+///   distill        on "logits": soft targets of a teacher (train.distill): T^2 KL(softmax(teacher/T) ||
+///                  softmax(student/T)), temperature T (4) (hinton2015distilling)
 /// Each takes `weight` (1) and `output` (its default above: "logits", "au" or "embedding").
 #include <mer/core/config.hpp>
 #include <mer/core/registry.hpp>
@@ -42,6 +44,7 @@ namespace mer {
 struct LossTargets {
   torch::Tensor labels;
   torch::Tensor action_units, action_units_known;
+  torch::Tensor teacher_logits;  ///< [N, classes], only when the fit has a teacher (train.distill)
 };
 
 /// What a loss may know when it is built: the training fold's class counts and the model's output widths.

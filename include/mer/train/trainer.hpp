@@ -24,6 +24,8 @@
 ///     class_weighted_loss: false   # inverse-frequency weights from the training fold
 ///     losses: [{type: cross_entropy}, {type: bce_au, weight: 0.5}]   # see <mer/train/losses.hpp>
 ///     augment: {hflip: 0.5, rotate_deg: 10}   # training batches only; see <mer/train/augment.hpp>
+///     distill: {teacher: runs/big, external: false}   # soft targets for the `distill` loss (see Experiment):
+///                            # a run folder (its matching fold's model) or one checkpoint file
 ///
 /// The model sees the features' groups by name (see <mer/models/classifier.hpp>): image groups as
 /// [N, C, H, W], sequence groups as [N, T, C, H, W]. Augmentation transforms the groups together.
@@ -36,11 +38,15 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace mer {
 
 class Classifier;
+
+/// A teacher's logits per sample index of a FeatureSet (knowledge distillation: the `distill` loss).
+using SoftTargets = std::unordered_map<std::size_t, std::vector<float>>;
 
 /// The machine's measured dense-matrix peak: GFLOP/s of the best of 5 float32 1024x1024 GEMMs (LibTorch's
 /// BLAS) at `threads` threads; the yardstick `mer bench train` reports against.
@@ -86,6 +92,10 @@ struct TrainerOptions {
   std::vector<ConfigNode> losses;
   /// Random augmentation of training batches (off by default); never applied to validation or prediction.
   AugmentOptions augment;
+  /// train.distill: where the teacher comes from (a run folder or a checkpoint; "" for none), and whether the
+  /// user vouches that it never saw this dataset's subjects (a checkpoint that does not record them).
+  std::string distill_teacher;
+  bool distill_external = false;
   static TrainerOptions from_config(const ConfigNode& node);
 };
 
@@ -120,7 +130,8 @@ class Trainer {
   /// `seed` and the epoch; validation batches are used as they are.
   std::vector<EpochLog> fit(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& train,
                             const std::vector<std::size_t>& val, std::uint64_t seed, const RunContext& ctx,
-                            const std::function<void(const EpochLog&)>& on_epoch = {}) const;
+                            const std::function<void(const EpochLog&)>& on_epoch = {},
+                            const SoftTargets* teacher = nullptr) const;
 
   /// Class probabilities (softmax) for features[indices], model in eval mode; never augmented.
   std::vector<std::vector<float>> predict(Classifier& model, const FeatureSet& features,
