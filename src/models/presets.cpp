@@ -29,11 +29,6 @@ double dropout_option(const ConfigNode& node, double fallback) {
   return p;
 }
 
-// Floor division as conv/pool arithmetic does it.
-std::int64_t out_side(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d = 1) {
-  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-
 // ================================================================ OFF-ApexNet
 
 // Two-stream OFF-ApexNet as in PRICAI2021-Off-TANet models/off_apexnet.py (gan2019off): u and v each through

@@ -211,6 +211,77 @@ class MarginLoss : public Loss {
   torch::Tensor classes;
 };
 
+// Gradient reversal (Ganin & Lempitsky 2015): identity forward, -lambda x the gradient backward, so the
+// features learn to fool the domain classifier that learns to tell the domains apart.
+struct GradientReversal : torch::autograd::Function<GradientReversal> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, double lambda) {
+    ctx->saved_data["lambda"] = lambda;
+    return x.view_as(x);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    return {-ctx->saved_data["lambda"].toDouble() * grad[0], torch::Tensor()};
+  }
+};
+
+class DomainAdversarialLoss : public Loss {
+ public:
+  DomainAdversarialLoss(const ConfigNode& node, const LossContext& ctx) {
+    const auto hidden = static_cast<std::int64_t>(number(node, "hidden", 64, 1, 1e5));
+    lambda_max_ = number(node, "lambda", 1.0, 0.0, 100.0);
+    schedule_ = node.get_choice("schedule", "ganin", {"ganin", "constant"});
+    if (ctx.output_widths.empty()) return;  // checking options only
+    const auto width = ctx.output_widths.count("embedding") ? ctx.output_widths.at("embedding") : 0;
+    MER_CHECK(width > 0, ValueError, "loss 'domain_adversarial' needs the model's 'embedding' output (a multi_task model with tasks: [embedding])");
+    MER_CHECK(ctx.num_domains >= 2, ValueError, "loss 'domain_adversarial' needs training samples from at least 2 domains (datasets), got ",
+              ctx.num_domains, ": use it on a composite such as MEGC2019");
+    classifier_ = register_module("classifier", torch::nn::Sequential(torch::nn::Linear(width, hidden), torch::nn::ReLU(),
+                                                                      torch::nn::Linear(hidden, ctx.num_domains)));
+    set_progress(0.0);
+  }
+  void set_progress(double p) override {
+    lambda_ = schedule_ == "constant" ? lambda_max_ : lambda_max_ * (2.0 / (1.0 + std::exp(-10.0 * p)) - 1.0);
+  }
+  LossValue compute(const ModelOutput& out, const LossTargets& t) override {
+    const auto& f = read(out);
+    MER_CHECK(t.domains.defined(), ValueError, "loss '", name, "' needs the samples' domains, but the batch has none");
+    const auto logits = classifier_->forward(GradientReversal::apply(f, lambda_));
+    const auto known = t.domains.ge(0);
+    const auto per_sample = torch::nn::functional::cross_entropy(
+        logits, t.domains.clamp_min(0), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    const auto w = known.to(per_sample.dtype());
+    return {(per_sample * w).sum(), w.sum()};
+  }
+  double lambda_max_ = 1, lambda_ = 0;
+  std::string schedule_;
+  torch::nn::Sequential classifier_{nullptr};
+};
+
+// CORAL (Sun & Saenko 2016): the domains' feature covariances pulled together, averaged over the pairs of
+// domains with at least two samples in the batch (a batch with fewer contributes nothing).
+class CoralLoss : public Loss {
+ public:
+  CoralLoss(const ConfigNode&, const LossContext&) {}
+  LossValue compute(const ModelOutput& out, const LossTargets& t) override {
+    const auto& f = read(out);
+    MER_CHECK(t.domains.defined(), ValueError, "loss '", name, "' needs the samples' domains, but the batch has none");
+    const auto d = static_cast<double>(f.size(1));
+    const auto domains = std::get<0>(torch::_unique(t.domains.index({t.domains.ge(0)})));
+    std::vector<torch::Tensor> covs;
+    for (std::int64_t k = 0; k < domains.size(0); ++k) {
+      const auto x = f.index({t.domains.eq(domains[k])});
+      if (x.size(0) < 2) continue;
+      const auto c = x - x.mean(0, true);
+      covs.push_back(c.t().mm(c) / static_cast<double>(x.size(0) - 1));
+    }
+    auto total = torch::zeros({}, f.options());
+    double pairs = 0;
+    for (std::size_t a = 0; a < covs.size(); ++a)
+      for (std::size_t b = a + 1; b < covs.size(); ++b) total = total + (covs[a] - covs[b]).pow(2).sum() / (4 * d * d), pairs += 1;
+    if (pairs == 0) return {total, torch::zeros({}, f.options())};
+    return {total / pairs, torch::ones({}, f.options())};
+  }
+};
+
 // Knowledge distillation (Hinton et al. 2015): the student matches the teacher's softened class
 // distribution; T^2 keeps the gradient scale independent of the temperature.
 class DistillLoss : public Loss {
@@ -262,6 +333,10 @@ const LossRegistry& builtin_losses() {
         "additive angular margin softmax; scale, margin");
     add("cosface", "embedding", [](auto& n, auto& c) { return std::make_unique<MarginLoss>(n, c, false); },
         "additive cosine margin softmax; scale, margin");
+    add("domain_adversarial", "embedding", [](auto& n, auto& c) { return std::make_unique<DomainAdversarialLoss>(n, c); },
+        "domain classifier behind gradient reversal (DANN); hidden, lambda, schedule: ganin|constant");
+    add("coral", "embedding", [](auto& n, auto& c) { return std::make_unique<CoralLoss>(n, c); },
+        "covariance alignment between the batch's domains (Deep CORAL)");
     add("distill", "logits", [](auto& n, auto& c) { return std::make_unique<DistillLoss>(n, c); },
         "knowledge distillation from train.distill's teacher; temperature");
     return r;

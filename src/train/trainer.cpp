@@ -229,6 +229,8 @@ struct Batcher {
   /// Each sample's AU targets over the vocabulary, parsed once per fit (not once per batch and epoch).
   std::map<std::size_t, ActionUnitTargets> au_targets;
   const SoftTargets* teacher = nullptr;
+  /// Domain index per dataset name (the training samples' datasets, sorted).
+  std::map<std::string, std::int64_t> domain_of;
 
   void set_action_units(std::vector<int> vocabulary, const std::vector<std::size_t>& train,
                         const std::vector<std::size_t>& val) {
@@ -263,6 +265,15 @@ struct Batcher {
       }
       t.action_units = values.to(device);
       t.action_units_known = known.to(device);
+    }
+    if (!domain_of.empty()) {
+      auto d = torch::empty({static_cast<std::int64_t>(n)}, torch::kLong);
+      auto* out = d.data_ptr<std::int64_t>();
+      for (std::size_t r = 0; r < n; ++r) {
+        const auto it = domain_of.find(f.samples[idx[r]].dataset);
+        out[r] = it == domain_of.end() ? -1 : it->second;
+      }
+      t.domains = d.to(device);
     }
     if (teacher) {
       const auto k = static_cast<std::int64_t>(teacher->begin()->second.size());
@@ -559,6 +570,12 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
     }
     check_labels(features, train, loss_ctx.num_classes);
     check_labels(features, val, loss_ctx.num_classes);
+    {
+      std::set<std::string> datasets;
+      for (const std::size_t i : train) datasets.insert(features.samples[i].dataset);
+      for (const auto& d : datasets) batcher.domain_of.emplace(d, static_cast<std::int64_t>(batcher.domain_of.size()));
+      loss_ctx.num_domains = static_cast<std::int64_t>(datasets.size());
+    }
     loss_ctx.class_counts.assign(static_cast<std::size_t>(loss_ctx.num_classes), 0.0);
     for (const std::size_t i : train) loss_ctx.class_counts[static_cast<std::size_t>(features.samples[i].label)] += 1;
     if (const auto au = loss_ctx.output_widths.find("au"); au != loss_ctx.output_widths.end()) {
@@ -675,7 +692,10 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       // dropout masks, and the draws of epoch e are the same whatever ran before.
       std::mt19937_64 augment_rng(derive_seed(seed, "trainer/augment/epoch" + std::to_string(epoch)));
       model.train();
-      for (auto& l : objective.losses) l->train();
+      for (auto& l : objective.losses) {
+        l->train();
+        l->set_progress(static_cast<double>(epoch - 1) / options_.epochs);
+      }
       auto sums = objective.zero_sums(device);
       auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(device));
       const int steps = static_cast<int>((order.size() + batch_size - 1) / batch_size);

@@ -39,7 +39,7 @@ base: $src/configs/demo.yaml
 name: reporttest
 dataset: {root: $data}
 train: {epochs: 2}
-runtime: {runs_dir: $tmp/runs, cache_dir: $tmp/cache, threads: 2, progress: none}
+runtime: {runs_dir: $tmp/runs, cache_dir: $tmp/cache, threads: 2, workers: 1, progress: none}
 YAML
 expect "synth" 0 "wrote 4 subjects" -- "$mer" synth --out "$data" --media "${MER_MEDIA_DIR:-$HOME/.cache/mer/media}" \
   --subjects 4 --clips-per-subject 3 --seed 7
@@ -67,6 +67,13 @@ expect "merge shards of different configs" 2 "different config" -- \
   "$mer" report merge "$tmp/runs/mixed" --from "$tmp/runs/own1" "$tmp/runs/other"
 expect "shard into a folder of another config" 2 "different config" -- \
   "$mer" train --config "$cfg" --set train.epochs=3 --shard 1/3 --run-dir "$tmp/runs/shared"
+
+# --- fold workers: each fold as a one-process run at the worker's thread count, byte for byte
+expect "workers 2" 0 "UF1" -- "$mer" train --config "$cfg" --set runtime.workers=2 --run-dir "$tmp/runs/w2"
+expect "one process, 1 thread" 0 "UF1" -- "$mer" train --config "$cfg" --set runtime.threads=1 --run-dir "$tmp/runs/w1"
+cmp -s "$tmp/runs/w1/predictions.csv" "$tmp/runs/w2/predictions.csv" && pass "workers = one process at their thread count" \
+  || fail "fold workers changed the predictions"
+[ -s "$tmp/runs/w2/workers/worker-2.log" ] || [ -e "$tmp/runs/w2/workers/worker-2.log" ] && pass "worker logs kept" || fail "no worker logs"
 
 # --- compare
 expect "second run" 0 "UF1" -- "$mer" train --config "$cfg" --set train.epochs=4 --run-dir "$tmp/runs/longer"
@@ -125,6 +132,18 @@ expect "k larger than the subjects" 2 "only 4 subjects" -- "$mer" eval --config 
 expect "a class no fold can train" 3 "'fear' has no training sample" -- "$mer" train --config "$cfg" \
   --set "dataset.labels.classes=[negative, positive, surprise, fear]" --run-dir "$tmp/runs/fear"
 expect "unknown protocol option" 2 "protocol" -- "$mer" eval --config "$cfg" --protocol kfold --set protocol.folds=3
+
+# --- domain adaptation across a small composite's databases (CASME II, SAMM, SMIC)
+expect "synth composite" 0 "wrote 24 clips" -- "$mer" synth --layout megc2019 --out "$tmp/megc" --samples 24 \
+  --media "${MER_MEDIA_DIR:-$HOME/.cache/mer/media}"
+for l in domain_adversarial coral; do
+  expect "train with $l" 0 "UF1" -- env MER_DATA_ROOT="$tmp/megc" "$mer" train \
+    --config "$src/configs/megc2019_domain_adversarial.yaml" --set "train.losses=[{type: cross_entropy}, {type: $l, weight: 0.3}]" \
+    --set train.epochs=2 --set protocol.type=kfold --set protocol.k=2 --set "runtime.cache_dir=$tmp/cache" \
+    --set dataset.on_missing=skip \
+    --set runtime.progress=none --run-dir "$tmp/runs/da_$l"
+  grep -q "\"train_$l\"" "$tmp/runs/da_$l/folds/fold01.json" && pass "$l term logged per epoch" || fail "$l term missing in the history"
+done
 
 echo "$failures failure(s)"
 exit $((failures > 0))

@@ -313,6 +313,44 @@ TEST(Losses, DistillationIsTheTemperatureScaledKlToTheTeachersSoftTargets) {
   EXPECT_CONTAINS(error_message<ValueError>([&] { loss("{type: distill}")->compute(out, labels({0})); }), "train.distill.teacher");
 }
 
+// CORAL by hand: 1-D features, domain 0 at {1, 3} (variance 2), domain 1 at {5, 5} (variance 0):
+// (2 - 0)^2 / (4 x 1^2) = 1. A sample of an unknown domain (-1) is left out.
+TEST(Losses, CoralAlignsTheDomainsCovariances) {
+  ModelOutput out;
+  out.logits = torch::zeros({5, 2});
+  out.aux["embedding"] = torch::tensor({{1.0}, {3.0}, {5.0}, {5.0}, {100.0}}, torch::kDouble);
+  LossTargets t = labels({0, 0, 0, 0, 0});
+  t.domains = torch::tensor(std::vector<std::int64_t>{0, 0, 1, 1, -1}, torch::kLong);
+  EXPECT_NEAR(value(loss("{type: coral}")->compute(out, t)), 1.0, 1e-12);
+  t.domains = torch::tensor(std::vector<std::int64_t>{0, 0, 0, 0, 0}, torch::kLong);
+  EXPECT_NEAR(loss("{type: coral}")->compute(out, t).weight_sum.item<double>(), 0.0, 1e-12);  // one domain: nothing
+}
+
+// The gradient-reversal layer: the features receive minus lambda times the gradient the domain classifier
+// alone would give them, while the classifier itself learns the ordinary way.
+TEST(Losses, DomainAdversarialReversesTheFeaturesGradient) {
+  LossContext ctx;
+  ctx.output_widths = {{"logits", 2}, {"embedding", 3}};
+  ctx.num_domains = 2;
+  auto l = loss("{type: domain_adversarial, hidden: 4, lambda: 0.5, schedule: constant}", ctx);
+  auto f = torch::randn({6, 3}, torch::kFloat).requires_grad_(true);
+  ModelOutput out;
+  out.logits = torch::zeros({6, 2});
+  out.aux["embedding"] = f;
+  LossTargets t = labels({0, 0, 0, 0, 0, 0});
+  t.domains = torch::tensor(std::vector<std::int64_t>{0, 1, 0, 1, 0, 1}, torch::kLong);
+  const auto v = l->compute(out, t);
+  (v.weighted_sum / v.weight_sum).backward();
+  const auto classifier = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(l->named_children()["classifier"]);
+  ASSERT_TRUE(classifier);
+  auto g = f.detach().clone().requires_grad_(true);
+  torch::nn::functional::cross_entropy(classifier->forward(g), t.domains).backward();
+  EXPECT_TRUE(torch::allclose(f.grad(), -0.5 * g.grad(), 1e-5, 1e-7));
+  // Its domains come from the training samples: one domain cannot be adapted from.
+  ctx.num_domains = 1;
+  EXPECT_CONTAINS(error_message<ValueError>([&] { loss("{type: domain_adversarial}", ctx); }), "at least 2 domains");
+}
+
 TEST(Losses, ActionUnitsIgnoreUnreadableCells) {
   ModelOutput out;
   out.aux["au"] = torch::tensor({{0.0, 0.0}, {2.0, -2.0}}, torch::kDouble);

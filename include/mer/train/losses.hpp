@@ -24,6 +24,11 @@
 ///   arcface        on "embedding": additive angular margin (0.5) at scale (30) over a learned class
 ///                  matrix (deng2019arcface)
 ///   cosface        on "embedding": additive cosine margin (0.35) at scale (30) (wang2018cosface)
+///   domain_adversarial  on "embedding": a domain classifier behind a gradient-reversal layer (DANN,
+///                  ganin2016domain): hidden (64), lambda (1), schedule: ganin (lambda ramps 0 -> 1 over
+///                  training as 2/(1+exp(-10 p)) - 1) | constant. Domains: the training samples' datasets.
+///   coral          on "embedding": squared Frobenius distance between the feature covariances of each pair
+///                  of domains in the batch, over 4 d^2 (sun2016deep)
 ///   distill        on "logits": soft targets of a teacher (train.distill): T^2 KL(softmax(teacher/T) ||
 ///                  softmax(student/T)), temperature T (4) (hinton2015distilling)
 /// Each takes `weight` (1) and `output` (its default above: "logits", "au" or "embedding").
@@ -45,6 +50,9 @@ struct LossTargets {
   torch::Tensor labels;
   torch::Tensor action_units, action_units_known;
   torch::Tensor teacher_logits;  ///< [N, classes], only when the fit has a teacher (train.distill)
+  /// [N] long: each sample's domain (its dataset among the training samples' datasets), -1 for a dataset the
+  /// training samples do not have (a validation sample of another database).
+  torch::Tensor domains;
 };
 
 /// What a loss may know when it is built: the training fold's class counts and the model's output widths.
@@ -52,6 +60,7 @@ struct LossContext {
   std::int64_t num_classes = 0;
   std::vector<double> class_counts;  ///< training fold, per class
   std::map<std::string, std::int64_t> output_widths;  ///< "logits" and every aux output
+  std::int64_t num_domains = 0;  ///< datasets among the training samples (domain adaptation)
 };
 
 struct LossValue {
@@ -65,6 +74,8 @@ class Loss : public torch::nn::Module {
   double weight = 1.0;
   std::string name;
   virtual LossValue compute(const ModelOutput& out, const LossTargets& targets) = 0;
+  /// Training progress in [0, 1) at the start of each epoch, for losses with a schedule.
+  virtual void set_progress(double /*progress*/) {}
   /// The output it reads; ValueError naming the loss and the outputs present when missing.
   const torch::Tensor& read(const ModelOutput& out) const;
 };
