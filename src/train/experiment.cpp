@@ -156,6 +156,9 @@ struct Experiment::State {
   int repeats = 1;
   /// model.init: each fold's model starts from a checkpoint's weights.
   std::optional<InitOptions> init;
+  /// pretrain: a dataset (e.g. macro-expressions) the model is first trained on, with its own schedule.
+  std::unique_ptr<Dataset> pretrain_dataset;
+  std::optional<TrainerOptions> pretrain_train;
 };
 
 namespace {
@@ -228,16 +231,33 @@ Experiment Experiment::from_config(const Config& config) {
                            : ": train.distill.teacher is set but train.losses has no {type: distill} term to use it");
   }
   // A typo anywhere else is reported before the dataset touches the disk.
-  config.check_all_used({"dataset"});
+  // pretrain: {dataset: ..., train: ...}: its schedule now, its dataset with the main one below.
+  std::optional<TrainerOptions> pretrain_train;
+  if (root.has("pretrain")) {
+    const auto p = root.child("pretrain");
+    MER_CHECK(!init, ConfigError, p.where(), ": pretrain and model.init both set the initial weights; keep one");
+    pretrain_train = TrainerOptions::from_config(p.has("train") ? p.child("train") : root.child("train"));
+    MER_CHECK(pretrain_train->distill_teacher.empty(), ConfigError, p.where("train"), ": pretraining does not distil");
+  }
+  config.check_all_used({"dataset", "pretrain"});  // pretrain.dataset, like dataset, is read below
   // After that check, so a typo in the preprocess section is reported against the file, not a variant's copy.
   auto variants = build_variants(written, variant_specs, *pipeline, all_stages());
   auto dataset = builtin_datasets().build(root.child("dataset"));
+  std::unique_ptr<Dataset> pretrain_dataset;
+  if (pretrain_train) {
+    pretrain_dataset = builtin_datasets().build(root.child("pretrain").child("dataset"));
+    MER_CHECK(pretrain_dataset->labels().classes() == dataset->labels().classes(), ConfigError,
+              root.child("pretrain").where("dataset"), ": the pretraining data's classes (",
+              fmt::format("{}", fmt::join(pretrain_dataset->labels().classes(), ", ")), ") must be the target's (",
+              fmt::format("{}", fmt::join(dataset->labels().classes(), ", ")), "): map its emotions with labels: in pretrain.dataset");
+  }
   config.check_all_used();
 
   auto st = std::make_unique<State>(State{config, name, runtime, std::move(dataset), std::move(pipeline),
                                           protocol_node.required<std::string>("type"), std::move(protocol), model_node,
                                           model_node.required<std::string>("type"), train,
-                                          std::move(variants), select_on_test, repeats, std::move(init)});
+                                          std::move(variants), select_on_test, repeats, std::move(init),
+                                          std::move(pretrain_dataset), std::move(pretrain_train)});
   return Experiment(std::move(st));
 }
 
@@ -498,15 +518,6 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
   // Variant copies go after the base samples the folds index; copies[i] lists sample i's copies.
   const std::size_t n_samples = features.size();
   const auto copies = append_variants(features, st.variants, st.dataset->samples(), ctx);
-  // Variants are preprocessed too, so that workers find every feature in the cache.
-  if (options.prepare_only) {
-    ExperimentResult prepared;
-    prepared.run_dir = run_dir.path();
-    prepared.folds_total = static_cast<int>(folds.size());
-    prepared.preprocess_seconds = preprocess_seconds;
-    prepared.complete = false;
-    return prepared;
-  }
   ModelSpec spec;
   spec.inputs.clear();
   for (const auto& [name, shape] : feature_group_shapes(features)) {
@@ -516,6 +527,58 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
   spec.num_classes = labels.num_classes();
   spec.inputs_where = "preprocess.outputs at " + st.config.root().child("preprocess").where("outputs");
   const Trainer trainer(st.train);
+  // Pretraining (survey §5.3, macro -> micro): the pretraining samples through the same preprocessing. When
+  // they share no subject with the target data (subjects are dataset-qualified), one model pretrained on
+  // all of them serves every fold (pretrain.pt); otherwise each fold pretrains without its test subjects'
+  // samples (pretrain/<fold>.pt). Folds start from it through model.init's loader, whose subject check
+  // holds either way.
+  FeatureSet pretrain_features;
+  bool pretrain_shared = false;
+  const auto pretrained = [&](const std::string& fold_stem, const std::vector<std::size_t>& test) -> std::string {
+    const std::string file = pretrain_shared ? "pretrain.pt" : "pretrain/" + fold_stem + ".pt";
+    if (run_dir.has(file)) return run_dir.file(file).string();
+    std::set<std::string> excluded;
+    for (const std::size_t i : test) excluded.insert(features.samples[i].group_key());
+    std::vector<std::size_t> indices;
+    for (std::size_t i = 0; i < pretrain_features.size(); ++i)
+      if (!excluded.count(pretrain_features.samples[i].group_key())) indices.push_back(i);
+    MER_CHECK(!indices.empty(), DataError, "pretraining for fold ", fold_stem, ": no pretraining sample is left once its test subjects' are removed");
+    const auto seed = derive_seed(ctx.seed, pretrain_shared ? std::string("pretrain") : "pretrain/" + fold_stem);
+    torch::manual_seed(seed);
+    ModelSpec pspec = spec;
+    pspec.num_action_units = 0;
+    auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, pspec));
+    logger()->info("pretraining{} on {} samples of {} ({} epochs)", pretrain_shared ? "" : " for fold " + fold_stem,
+                   indices.size(), st.pretrain_dataset->name(), st.pretrain_train->epochs);
+    const auto history = Trainer(*st.pretrain_train).fit(*model, pretrain_features, indices, {}, seed, ctx);
+    fs::create_directories(run_dir.path() / "pretrain");
+    run_dir.write(file.substr(0, file.size() - 3) + ".json", history_json(history, indices.size(), 0));
+    save_checkpoint(*model, pspec, resolved, subjects_of(pretrain_features, indices, {}), run_dir.file(file));
+    return run_dir.file(file).string();
+  };
+  if (st.pretrain_dataset) {
+    pretrain_features = with_context("preprocessing the pretraining data", [&] { return st.pipeline->run(st.pretrain_dataset->samples(), ctx); });
+    MER_CHECK(pretrain_features.size() > 0, DataError, "no pretraining sample survived preprocessing");
+    MER_CHECK(feature_group_shapes(pretrain_features) == feature_group_shapes(features), DataError,
+              "the pretraining data's features differ in shape from the target's");
+    std::set<std::string> target;
+    for (const auto& smp : features.samples) target.insert(smp.group_key());
+    pretrain_shared = true;
+    for (const auto& smp : pretrain_features.samples) pretrain_shared = pretrain_shared && !target.count(smp.group_key());
+    logger()->info("pretraining data: {} samples of {}; {}", pretrain_features.size(), st.pretrain_dataset->name(),
+                   pretrain_shared ? "no subject in common with the target data: one pretrained model for every fold"
+                                   : "subjects in common with the target data: pretrained again for each fold without its test subjects");
+    if (pretrain_shared) pretrained("", {});  // before any worker starts, so that they share it
+  }
+  // Variants are preprocessed (and a shared pretraining done) here too, so that workers find them.
+  if (options.prepare_only) {
+    ExperimentResult prepared;
+    prepared.run_dir = run_dir.path();
+    prepared.folds_total = static_cast<int>(folds.size());
+    prepared.preprocess_seconds = preprocess_seconds;
+    prepared.complete = false;
+    return prepared;
+  }
   std::unique_ptr<Teacher> teacher;
   if (!st.train.distill_teacher.empty() && !options.merge) teacher = std::make_unique<Teacher>(st.train, *st.dataset, ctx);
 
@@ -575,6 +638,13 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       if (st.init) {
         const auto stem = fs::path(file).stem().string();
         initialise(*model, *st.init, stem, features, fold.test, result.folds_run == 0);
+      }
+      if (st.pretrain_dataset) {
+        const auto stem = fs::path(file).stem().string();
+        InitOptions from_pretraining;
+        from_pretraining.checkpoint = pretrained(stem, fold.test);
+        from_pretraining.where = "pretrain";
+        initialise(*model, from_pretraining, stem, features, fold.test, result.folds_run == 0);
       }
       n_params = count_parameters(*model);
       // Benchmarks only: eval mode draws no random numbers and updates nothing, but runs need not pay for it.
@@ -688,6 +758,13 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       fmt::format("wall time {:.1f} s ({} folds run, {} resumed)", seconds, result.folds_run, result.folds_resumed)};
   if (st.train.augment.enabled() || !st.variants.empty())
     info.facts.push_back(describe_augmentation(st.train.augment, st.variants));
+  if (st.pretrain_dataset)
+    info.facts.push_back(fmt::format("pretrained on {} samples of {} ({} epochs), {} (pretrain*.json)", pretrain_features.size(),
+                                     st.pretrain_dataset->name(), st.pretrain_train->epochs,
+                                     pretrain_shared ? "one model for all folds: no subject in common"
+                                                     : "again for each fold without its test subjects: subjects in common"));
+  if (st.init) info.facts.push_back("initial weights: " + st.init->checkpoint + " (model.init)");
+  if (!st.train.distill_teacher.empty()) info.facts.push_back("distilled from the teacher " + st.train.distill_teacher);
   // Learning curves from every fold's history (resumed folds included).
   {
     const auto curves = read_fold_curves(run_dir.path());
@@ -773,6 +850,12 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       all_spec.num_action_units = static_cast<std::int64_t>(training_action_units(features, all_data.train).size());
       auto model = std::shared_ptr<Classifier>(builtin_models().build(st.model_node, all_spec));
       if (st.init) initialise(*model, *st.init, "fit_all", features, {}, true);
+      if (st.pretrain_dataset) {
+        InitOptions from_pretraining;
+        from_pretraining.checkpoint = pretrained("fit_all", {});
+        from_pretraining.where = "pretrain";
+        initialise(*model, from_pretraining, "fit_all", features, {}, true);
+      }
       auto train = all_data.train;
       for (const std::size_t i : all_data.train) train.insert(train.end(), copies[i].begin(), copies[i].end());
       logger()->info("fit_all: training on {} samples ({} validation)", train.size(), all_data.val.size());

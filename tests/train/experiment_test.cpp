@@ -9,6 +9,7 @@
 #include <mer/train/trainer.hpp>
 
 #include <gtest/gtest.h>
+#include <sstream>
 #include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -351,6 +352,58 @@ TEST_F(ExperimentTest, DistillationUsesTheMatchingFoldsTeacherOnly) {
                ConfigError);  // a teacher without the loss
 }
 
+// Pretraining (macro -> micro): pretraining data with subjects of its own is pretrained on once for all folds;
+// data sharing subjects with the target is pretrained on per fold, without the fold's test subjects.
+TEST_F(ExperimentTest, PretrainingIsSharedOnlyWhenNoSubjectIsShared) {
+  const auto macro = dir_->path() / "MACRO";
+  if (!fs::exists(macro)) test::write_synth_casme2(macro, 3, 3, 8, 10, 21);
+  // The same tree as a manifest dataset named "macro": its subjects are macro/sub01..., no one in common.
+  {
+    std::istringstream in(read_file(macro / "CASME2-coding-20140508.csv"));
+    std::string line, out = "subject,clip,onset,apex,offset,emotion,frames_dir,frame_pattern\n";
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::vector<std::string> c;
+      std::istringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) c.push_back(x);
+      out += "sub" + c[0] + "," + c[1] + "," + c[3] + "," + c[4] + "," + c[5] + "," + c[8] + ",CASME2_RAW_selected/sub" + c[0] +
+             "/" + c[1] + ",img{}.jpg\n";
+    }
+    write_file_atomic(macro / "manifest.csv", out);
+  }
+  const std::string labels = "labels: {classes: [negative, positive, surprise], map: {disgust: negative, repression: negative, "
+                             "happiness: positive, surprise: surprise}}";
+  const auto shared = Experiment::from_config(config(
+      "pretrain:\n  dataset: {type: manifest, name: macro, fps: 200, manifest: " + (macro / "manifest.csv").string() + ", " + labels +
+          "}\n  train: {epochs: 2}\n",
+      {"train.epochs=1"}));
+  const auto shared_dir = RunDir::at(dir_->path() / "pretrain_shared");
+  shared.run(shared_dir, shared.runtime().context());
+  EXPECT_TRUE(shared_dir.has("pretrain.pt"));
+  EXPECT_TRUE(shared_dir.has("pretrain.json"));
+  EXPECT_FALSE(shared_dir.has("pretrain/casme2_sub01.pt"));
+
+  const auto per_fold = Experiment::from_config(config(
+      "pretrain:\n  dataset: {type: casme2, root: " + macro.string() + ", missing_apex: fail, " + labels + "}\n", {"train.epochs=1"}));
+  const auto per_fold_dir = RunDir::at(dir_->path() / "pretrain_per_fold");
+  per_fold.run(per_fold_dir, per_fold.runtime().context());
+  EXPECT_FALSE(per_fold_dir.has("pretrain.pt"));
+  for (const char* f : {"casme2_sub01", "casme2_sub02", "casme2_sub03"}) {
+    const auto file = per_fold_dir.file(std::string("pretrain/") + f + ".pt");
+    ASSERT_TRUE(fs::exists(file)) << f;
+    torch::serialize::InputArchive a;
+    a.load_from(file.string());
+    c10::IValue seen;
+    ASSERT_TRUE(a.try_read("mer.seen_subjects", seen));
+    const auto subjects = nlohmann::json::parse(seen.toStringRef()).get<std::vector<std::string>>();
+    EXPECT_EQ(std::count(subjects.begin(), subjects.end(), std::string("casme2/") + (f + 7)), 0) << f;  // not its test subject
+    EXPECT_EQ(subjects.size(), 2u) << f;
+  }
+  EXPECT_THROW(Experiment::from_config(config("pretrain:\n  dataset: {type: casme2, root: " + macro.string() +
+                                              ", labels: {classes: [a, b], map: {happiness: a, surprise: b}}}\n")),
+               ConfigError);  // another label space
+}
+
 TEST_F(ExperimentTest, RescoreReproducesTheRunsMetrics) {
   const auto e = Experiment::from_config(config());
   const auto run_dir = RunDir::at(dir_->path() / "run3");
@@ -450,8 +503,10 @@ TEST(CommittedConfigs, ModelsReadWhatTheirPreprocessingProduces) {
     for (const auto& out : pipeline.options().outputs) spec.inputs.push_back(InputSpec{out, {}, false});
     EXPECT_NO_THROW(builtin_models().build(root.child("model"), spec));
     EXPECT_NO_THROW(TrainerOptions::from_config(root.child("train")));
+    if (root.has("pretrain") && root.child("pretrain").has("train"))
+      EXPECT_NO_THROW(TrainerOptions::from_config(root.child("pretrain").child("train")));
     // Every key of those sections was read: a misspelt or misplaced option fails here, not in a user's run.
-    EXPECT_NO_THROW(config.check_all_used({"dataset", "protocol", "runtime", "name"}));
+    EXPECT_NO_THROW(config.check_all_used({"dataset", "protocol", "runtime", "name", "pretrain"}));
     ++n;
   }
   EXPECT_GE(n, 15u);
