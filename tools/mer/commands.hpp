@@ -41,6 +41,8 @@ struct ConfigArgs {
 /// the headline results.
 void run_experiment(const ConfigArgs& args, std::vector<std::string> extra_overrides, const std::string& run_dir,
                     const RunOptions& options = {});
+/// In a fold worker started by `mer train` (runtime.workers): die with the parent. A no-op otherwise.
+void worker_guard();
 /// Prints the headline numbers of a scored run to stdout.
 void print_scores(const RunScores& scores, const std::filesystem::path& run_dir);
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,8 +101,16 @@ void train_with_workers(const Experiment& experiment, const RunDir& run_dir, con
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, logs.back().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    // The worker learns its parent's pid, so it can end itself when the parent dies (see worker_guard).
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e)
+      if (std::strncmp(*e, "MER_WORKER_PARENT=", 18) != 0) env_strings.emplace_back(*e);
+    env_strings.push_back("MER_WORKER_PARENT=" + std::to_string(getpid()));
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       for (const pid_t p : pids) kill(p, SIGTERM);
@@ -150,6 +160,15 @@ void train_with_workers(const Experiment& experiment, const RunDir& run_dir, con
 }
 
 }  // namespace
+
+void worker_guard() {
+  // A fold worker dies with the `mer train` that started it, however that ends (Ctrl-C, kill -9): orphans
+  // would go on training and hold their shard locks, so a resumed run could not take those folds.
+  const char* parent = std::getenv("MER_WORKER_PARENT");
+  if (!parent) return;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (std::to_string(getppid()) != parent) _exit(1);  // the parent died before the guard was set
+}
 
 void run_experiment(const ConfigArgs& args, std::vector<std::string> extra, const std::string& run_dir_arg,
                     const RunOptions& options) {

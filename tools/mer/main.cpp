@@ -20,6 +20,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
+  mer::cli::worker_guard();
   CLI::App app{"libmer: deep-learning micro-expression recognition"};
   app.require_subcommand(1);
   std::string log_level = "info";
