@@ -105,7 +105,14 @@ std::optional<CachedFeatures> read_entry(const fs::path& path, std::string& why,
 
 std::optional<CachedFeatures> FeatureCache::load(const std::string& key) const {
   std::string why;
-  return read_entry(path_of(key), why, true);
+  auto entry = read_entry(path_of(key), why, true);
+  if (entry) {
+    // One "key<TAB>value" line per note.
+    std::ifstream in(folder_ / (key + ".notes"));
+    for (std::string line; std::getline(in, line);)
+      if (const auto tab = line.find('\t'); tab != std::string::npos) entry->notes[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  return entry;
 }
 
 std::string FeatureCache::check_entry(const fs::path& path) {
@@ -202,6 +209,11 @@ void FeatureCache::store(const std::string& key, const CachedFeatures& features)
     std::uint32_t bits;
     std::memcpy(&bits, &v, 4);
     put_u32(content, bits);
+  }
+  if (!features.notes.empty()) {
+    std::string notes;
+    for (const auto& [k, v] : features.notes) notes += k + "\t" + v + "\n";
+    write_file_atomic(folder_ / (key + ".notes"), notes);
   }
   // Atomic: concurrent runs and interrupted runs see a whole entry or none.
   write_file_atomic(path, content);

@@ -359,6 +359,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
         }
         Item item = run_stages(stages_, sample, failed, &my_seconds);
         auto stacked = stack_outputs(item, options_.outputs, sample);
+        stacked.features.notes = item.notes;
         if (cache) cache->store(key, stacked.features);
         {
           std::lock_guard<std::mutex> lock(mutex);
@@ -431,6 +432,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
     if (r.from_cache) ++out.cache_hits;
     out.samples.push_back(samples[i]);
     out.inputs.push_back(std::move(f.data));
+    out.notes.push_back(std::move(f.notes));
   }
 
   // Channel names are a function of the pipeline, so the cache keeps them beside its entries: a run served

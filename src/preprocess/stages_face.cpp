@@ -184,20 +184,26 @@ class DetectFaceStage final : public Stage {
     std::string chain;
     for (const auto& f : o_.fallback) chain += f + ",";
     opts.insert(opts.end(), {{"fallback", chain}, {"no_face", o_.no_face}});
-    return stage_fingerprint(type(), "v1", opts);
+    // v2: samples record which detector served them (Item::notes), so v1 cache entries, which lack it, are
+    // computed again.
+    return stage_fingerprint(type(), "v2", opts);
   }
   void apply(const SampleMeta& sample, Item& item) const override {
     // Micro-expression clips show one subject filling the frame, so the largest face is the subject's.
     const cv::Mat& frame = item.at(o_.frame);
     auto face = detector_->detect_largest(frame);
+    std::string served_by = o_.detector;
     for (std::size_t k = 0; !face && k < fallbacks_.size(); ++k) {
       face = fallbacks_[k].second->detect_largest(frame);
+      served_by = fallbacks_[k].first;
       if (face) logger()->info("{}: no face by {}; {} found one", sample.id, o_.detector, fallbacks_[k].first);
     }
     if (!face && o_.no_face == "whole_frame") {
       logger()->warn("{}: no detector found a face; the whole {} frame is taken as the face box", sample.id, o_.frame);
       face = FaceDetection{cv::Rect2f(0, 0, static_cast<float>(frame.cols), static_cast<float>(frame.rows)), 0.0};
+      served_by = "whole_frame";
     }
+    item.notes["face_detector"] = served_by;
     if (!face) {
       const bool cascade = o_.detector == "haar" || o_.detector == "lbp";
       throw SampleError(detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id, " (",

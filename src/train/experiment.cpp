@@ -485,6 +485,18 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
   std::vector<SkipRecord> skipped = st.dataset->excluded();
   skipped.insert(skipped.end(), features.skipped.begin(), features.skipped.end());
   run_dir.write("skipped.csv", skipped_to_csv(skipped));
+  // Which detector found each sample's face (detect_face's fallback chain), so a face taken from a fallback
+  // or the whole frame is on record.
+  std::map<std::string, int> faces_by;
+  {
+    std::string csv;
+    for (std::size_t i = 0; i < features.notes.size(); ++i)
+      if (const auto it = features.notes[i].find("face_detector"); it != features.notes[i].end()) {
+        csv += features.samples[i].id + "," + it->second + "\n";
+        ++faces_by[it->second];
+      }
+    if (!csv.empty()) run_dir.write("faces.csv", "sample_id,face_detector\n" + csv);
+  }
   MER_CHECK(features.size() > 0, DataError, "no sample survived preprocessing (", skipped.size(),
             " skipped; see skipped.csv in ", run_dir.path().string(), ")");
 
@@ -756,6 +768,11 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       "seed " + std::to_string(ctx.seed) + ", " + std::to_string(ctx.threads) + " threads, " + ctx.device +
           ", libmer " + version() + " (" + git_commit() + ")",
       fmt::format("wall time {:.1f} s ({} folds run, {} resumed)", seconds, result.folds_run, result.folds_resumed)};
+  if (!faces_by.empty()) {
+    std::string f;
+    for (const auto& [detector, n] : faces_by) f += (f.empty() ? "" : ", ") + std::to_string(n) + " by " + detector;
+    info.facts.push_back("faces: " + f + " (faces.csv)");
+  }
   if (st.train.augment.enabled() || !st.variants.empty())
     info.facts.push_back(describe_augmentation(st.train.augment, st.variants));
   if (st.pretrain_dataset)

@@ -61,6 +61,23 @@ TEST(FeatureCache, RoundTripIsBitExact) {
   EXPECT_EQ(files, 1);
 }
 
+// The stages' notes about a sample (which face detector served it) come back with its entry.
+TEST(FeatureCache, NotesTravelWithTheEntry) {
+  test::TempDir dir;
+  const FeatureCache cache(dir.path(), "abc123");
+  auto f = sample_features();
+  f.notes = {{"face_detector", "haar"}, {"other", "a value"}};
+  cache.store("k", f);
+  const auto back = cache.load("k");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->notes, f.notes);
+  cache.store("plain", sample_features());
+  EXPECT_TRUE(cache.load("plain")->notes.empty());
+  std::size_t checked = 0;
+  EXPECT_TRUE(verify_cache(dir.path(), &checked).empty());  // the notes file is no stray entry
+  EXPECT_EQ(checked, 2u);
+}
+
 TEST(FeatureCache, CorruptTruncatedOrForeignFilesAreMisses) {
   test::TempDir dir;
   const FeatureCache cache(dir.path(), "fp");

@@ -61,6 +61,11 @@ TEST_F(ExperimentTest, RunsLosoAndWritesEveryReportFile) {
   const auto env = nlohmann::json::parse(read_file(run_dir.file("env.json")));
   for (const char* k : {"libmer", "libtorch", "opencv", "dlib", "git_commit", "seed", "threads"})
     EXPECT_TRUE(env.contains(k)) << k;
+  // Every sample's face detector is on record (real faces: dlib's HOG finds them all here).
+  const auto faces = read_file(run_dir.file("faces.csv"));
+  EXPECT_EQ(std::count(faces.begin(), faces.end(), '\n'), 13);  // header + 12 samples
+  EXPECT_NE(faces.find("casme2/sub01/"), std::string::npos);
+  EXPECT_NE(read_file(run_dir.file("summary.md")).find("faces: "), std::string::npos);
   // The resolved config holds defaults nobody wrote, e.g. the optimiser's momentum.
   EXPECT_NE(read_file(run_dir.file("config.resolved.yaml")).find("momentum"), std::string::npos);
 

@@ -151,6 +151,8 @@ void train_with_workers(const Experiment& experiment, const RunDir& run_dir, con
     if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   progress.finish();
+  if (before > 0 && failure.empty())
+    logger()->info("resumed: {} folds were already done, {} run now", before, static_cast<std::size_t>(folds) - before);
   if (!failure.empty()) {
     if (failure_code == 3) throw DataError(failure);
     if (failure_code == 2) throw ConfigError(failure);

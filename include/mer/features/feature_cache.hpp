@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ namespace mer {
 struct CachedFeatures {
   int channels = 0, height = 0, width = 0;
   std::vector<float> data;
+  /// The sample's Item::notes, stored beside the entry (<key>.notes, written before the entry, so a whole
+  /// entry always has its notes).
+  std::map<std::string, std::string> notes;
 };
 
 class FeatureCache {

@@ -4,6 +4,7 @@
 #include <mer/meta/sample.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct FeatureSet {
   std::vector<std::string> channel_names;   ///< e.g. {"u", "v", "strain"}
   std::vector<FeatureGroup> groups;         ///< the pipeline outputs, in order, covering all channels
   std::size_t cache_hits = 0;               ///< samples served from the on-disk cache
+  /// notes[i]: what the stages recorded about samples[i] (Item::notes), e.g. which face detector served it;
+  /// may be shorter than samples (samples appended later, such as variant copies, have none).
+  std::vector<std::map<std::string, std::string>> notes;
 
   std::size_t size() const { return samples.size(); }
   int group_height(const FeatureGroup& g) const { return g.height > 0 ? g.height : height; }

@@ -32,6 +32,9 @@ namespace mer {
 struct Item {
   std::map<std::string, cv::Mat> mats;
   std::map<std::string, std::vector<cv::Mat>> sequences;
+  /// Facts a stage records about the sample for reports (detect_face: "face_detector" = hog | haar | lbp |
+  /// mmod | whole_frame); kept with the sample's cache entry and in FeatureSet::notes.
+  std::map<std::string, std::string> notes;
 
   /// True when `key` is a mat or a sequence.
   bool has(const std::string& key) const { return mats.count(key) > 0 || sequences.count(key) > 0; }
