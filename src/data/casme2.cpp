@@ -2,6 +2,8 @@
 #include <mer/data/casme2.hpp>
 #include <mer/meta/table.hpp>
 
+#include "detail/adapter_support.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -135,17 +137,16 @@ Casme2Dataset::Casme2Dataset(Casme2Options options)
     throw DataError("CASME II root '" + root.string() +
                     "' is not an existing folder; expected the dataset folder holding CASME2_RAW_selected/ (or "
                     "Cropped/) and the coding table");
-  const fs::path table = options_.table.is_absolute() ? options_.table : root / options_.table;
-  if (!fs::is_regular_file(table))
-    throw DataError("CASME II coding table '" + table.string() +
-                    "' does not exist; expected the coding table, .xlsx as distributed or a CSV export (dataset.table, "
-                    "relative to root)");
+  const fs::path table = detail::find_table("casme2", options_.table.is_absolute() ? options_.table : root / options_.table,
+                                            "the coding table, .xlsx as distributed or a CSV export (dataset.table, relative to root)");
   const bool raw = options_.variant == "raw";
-  const fs::path frames_root = root / (raw ? "CASME2_RAW_selected" : "Cropped");
-  if (!fs::is_directory(frames_root))
-    throw DataError("CASME II frame folder '" + frames_root.string() + "' does not exist; expected " +
-                    (raw ? "CASME2_RAW_selected/subNN/<clip>/img<N>.jpg" : "Cropped/subNN/<clip>/reg_img<N>.jpg") +
-                    " under the root (variant: " + options_.variant + ")");
+  // The documented place, then the common unpackings: the folder nested once more (a zip of the folder
+  // unpacked into one of the same name) or the subject folders directly in the root.
+  const std::string tree = raw ? "CASME2_RAW_selected" : "Cropped";
+  const fs::path frames_root = detail::find_frame_tree(
+      "casme2", {root / tree, root / tree / tree, root},
+      [](const std::string& n) { return n.size() > 3 && n.rfind("sub", 0) == 0 && std::all_of(n.begin() + 3, n.end(), ::isdigit); },
+      std::string(raw ? "subNN/<clip>/img<N>.jpg" : "subNN/<clip>/reg_img<N>.jpg") + " (variant: " + options_.variant + ")");
 
   const auto rows = read_casme2_table(table, options_.sheet);
   const bool objective = options_.label_column == "Objective Classes";

@@ -114,36 +114,15 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
     throw DataError("SAMM root '" + root.string() +
                     "' is not an existing folder; expected the dataset folder holding SAMM/ (or SAMM_CROP/) and the "
                     "FACS coding table");
-  const fs::path table = o.table.is_absolute() ? o.table : root / o.table;
-  if (!fs::is_regular_file(table))
-    throw DataError("SAMM coding table '" + table.string() +
-                    "' does not exist; expected SAMM_Micro_FACS_Codes_v2.xlsx or its CSV export (dataset.table, "
-                    "relative to root)");
+  const fs::path table = detail::find_table("samm", o.table.is_absolute() ? o.table : root / o.table,
+                                            "SAMM_Micro_FACS_Codes_v2.xlsx or its CSV export (dataset.table, relative to root)");
   const bool raw = o.variant == "raw";
   // The documented place (root/SAMM/<subject>/...) or a common unpacking with the subject folders directly
   // in the root, next to the table: the first that holds a subject folder (three digits) is used.
-  const auto holds_subjects = [](const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return false;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      const auto name = e.path().filename().string();
-      if (e.is_directory() && name.size() == 3 && std::all_of(name.begin(), name.end(), ::isdigit)) return true;
-    }
-    return false;
-  };
-  const std::vector<fs::path> candidates = {root / (raw ? "SAMM" : "SAMM_CROP"), root};
-  fs::path frames_root;
-  for (const auto& c : candidates)
-    if (holds_subjects(c)) {
-      frames_root = c;
-      break;
-    }
-  if (frames_root.empty())
-    throw DataError("no SAMM frame folder found: looked for <subject>/<clip>/<subject>_<frame:05d>.jpg in '" +
-                    candidates[0].string() + "' and in '" + candidates[1].string() + "' (variant: " + o.variant + ")");
-  if (frames_root != candidates[0])
-    logger()->info("samm: subject folders are directly in '{}' (not in {}/)", frames_root.string(),
-                   candidates[0].filename().string());
+  const fs::path frames_root = detail::find_frame_tree(
+      "samm", {root / (raw ? "SAMM" : "SAMM_CROP"), root},
+      [](const std::string& n) { return n.size() == 3 && std::all_of(n.begin(), n.end(), ::isdigit); },
+      "<subject>/<clip>/<subject>_<frame:05d>.jpg (variant: " + o.variant + ")");
 
   detail::IdRegistry ids;
   for (const auto& row : read_samm_table(table, o.sheet)) {

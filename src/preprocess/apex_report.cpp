@@ -87,7 +87,7 @@ ApexReport spot_annotated_apexes(const std::vector<SampleMeta>& samples, const A
       try {
         outcomes[i] = spot_one(samples[i], options, detector ? &*detector : nullptr);
       } catch (Error& e) {
-        e.add_context("while spotting the apex of sample " + samples[i].id);
+        e.add_context("spotting the apex of sample " + samples[i].id);
         std::lock_guard<std::mutex> lock(mutex);
         if (!first_error) first_error = std::current_exception();
         next = samples.size();

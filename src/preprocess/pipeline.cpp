@@ -272,7 +272,8 @@ Item run_stages(const std::vector<std::unique_ptr<Stage>>& stages, const SampleM
 }
 
 std::string context_for(const SampleMeta& sample, const std::string& stage) {
-  return "while preprocessing sample " + sample.id + (stage.empty() ? std::string() : " in stage " + stage);
+  // Error::what() wraps each context as " (while ...)".
+  return "preprocessing sample " + sample.id + (stage.empty() ? std::string() : " in stage " + stage);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 namespace mer {
@@ -184,19 +185,49 @@ class DetectFaceStage final : public Stage {
     std::string chain;
     for (const auto& f : o_.fallback) chain += f + ",";
     opts.insert(opts.end(), {{"fallback", chain}, {"no_face", o_.no_face}});
+    if (o_.no_face == "nearest_frame") opts.push_back({"search_frames", std::to_string(o_.search_frames)});
     // v2: samples record which detector served them (Item::notes), so v1 cache entries, which lack it, are
     // computed again.
     return stage_fingerprint(type(), "v2", opts);
   }
-  void apply(const SampleMeta& sample, Item& item) const override {
-    // Micro-expression clips show one subject filling the frame, so the largest face is the subject's.
-    const cv::Mat& frame = item.at(o_.frame);
+  // The detector, then its fallbacks; `served_by` names the one that found the face (or the last tried).
+  std::optional<FaceDetection> detect_with_chain(const cv::Mat& frame, const SampleMeta& sample, std::string& served_by) const {
+    served_by = o_.detector;
     auto face = detector_->detect_largest(frame);
-    std::string served_by = o_.detector;
     for (std::size_t k = 0; !face && k < fallbacks_.size(); ++k) {
       face = fallbacks_[k].second->detect_largest(frame);
       served_by = fallbacks_[k].first;
-      if (face) logger()->info("{}: no face by {}; {} found one", sample.id, o_.detector, fallbacks_[k].first);
+      if (face) logger()->debug("{}: no face by {}; {} found one", sample.id, o_.detector, fallbacks_[k].first);
+    }
+    return face;
+  }
+
+  void apply(const SampleMeta& sample, Item& item) const override {
+    // Micro-expression clips show one subject filling the frame, so the largest face is the subject's.
+    const cv::Mat& frame = item.at(o_.frame);
+    std::string served_by;
+    auto face = detect_with_chain(frame, sample, served_by);
+    if (face && served_by != o_.detector) logger()->info("{}: no face by {}; {} found one", sample.id, o_.detector, served_by);
+    if (!face && o_.no_face == "nearest_frame") {
+      // The clip's neighbouring frames, nearest first, alternately after and before.
+      const int at = o_.frame == "onset" ? sample.onset : o_.frame == "apex" ? sample.apex : sample.offset;
+      for (int d = 1; !face && at >= 0 && d <= o_.search_frames; ++d)
+        for (const int f : {at + d, at - d}) {
+          const int last = sample.offset >= 0 ? sample.offset : std::numeric_limits<int>::max();
+          if (face || f < std::max(0, sample.onset) || f > last) continue;
+          cv::Mat other;
+          try {
+            other = load_frame(sample, f, frame.channels() == 1 ? ColorMode::Gray : ColorMode::Color);
+          } catch (const DataError&) {
+            continue;  // a missing neighbour is no reason to fail: the next one may do
+          }
+          if (other.size() != frame.size()) continue;
+          face = detect_with_chain(other, sample, served_by);
+          if (face) {
+            logger()->info("{}: no face in the {} frame; {} found one in frame {}", sample.id, o_.frame, served_by, f);
+            served_by += "@frame" + std::to_string(f);
+          }
+        }
     }
     if (!face && o_.no_face == "whole_frame") {
       logger()->warn("{}: no detector found a face; the whole {} frame is taken as the face box", sample.id, o_.frame);
@@ -481,7 +512,14 @@ DetectFaceOptions DetectFaceOptions::from_config(const ConfigNode& node) {
   }
   o.fallback = node.get<std::vector<std::string>>("fallback", o.fallback);
   for (const auto& f : o.fallback) node.check_choice("fallback", f, {"hog_upsampled", "haar", "lbp"});
-  o.no_face = node.get_choice("no_face", o.no_face, {"fail", "whole_frame"});
+  o.no_face = node.get_choice("no_face", o.no_face, {"fail", "whole_frame", "nearest_frame"});
+  if (o.no_face == "nearest_frame") {
+    o.search_frames = node.get("search_frames", o.search_frames);
+    MER_CHECK(o.search_frames >= 1 && o.search_frames <= 1000, ConfigError, node.where("search_frames"), ": '",
+              node.key_path("search_frames"), "' must be in 1..1000, got ", o.search_frames);
+    MER_CHECK(o.frame == "onset" || o.frame == "apex" || o.frame == "offset", ConfigError, node.where("no_face"), ": ",
+              "no_face: nearest_frame needs frame: onset, apex or offset (a frame with a number in the clip), got '", o.frame, "'");
+  }
   if (o.detector == "mmod") {
     if (!node.has("model")) {
       throw ConfigError(detail::concat(node.where("detector"), ": 'detector: mmod' needs '", node.key_path("model"),

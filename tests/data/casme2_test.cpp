@@ -357,6 +357,36 @@ TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
   expect_error<DataError>([&] { build_dataset(five_class_yaml(root)); }, {"CASME2-coding-20140508.csv", "does not exist"});
 }
 
+// Common unpackings: the frame tree nested once more, or the subject folders directly in the root; and a
+// CSV export of the table where the config names the .xlsx. Anything else names every place looked in.
+TEST(Casme2Layout, CommonUnpackingsAreFoundAndNamedWhenAbsent) {
+  const auto count = [](const fs::path& root, const std::string& extra = "") {
+    return build_dataset(five_class_yaml(root) + extra)->samples().size();
+  };
+  test::TempDir dir;
+  const auto documented = dir / "a";
+  make_native_tree(documented, real_table());
+  const auto n = count(documented);
+  ASSERT_GT(n, 0u);
+  const auto nested = dir / "b";
+  make_native_tree(nested, real_table(), "CASME2_RAW_selected/CASME2_RAW_selected");
+  EXPECT_EQ(count(nested), n);
+  const auto flat = dir / "c";
+  make_native_tree(flat, real_table(), ".");
+  EXPECT_EQ(count(flat), n);
+  EXPECT_EQ(build_dataset(five_class_yaml(flat))->samples()[0].clip_dir.parent_path().parent_path(), flat);
+  // The config names the workbook; only its CSV export is there.
+  EXPECT_EQ(count(documented, "  table: CASME2-coding-20140508.xlsx\n"), n);
+  const auto empty = dir / "d";
+  fs::create_directories(empty);
+  fs::copy_file(real_table(), empty / "CASME2-coding-20140508.csv");
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(empty)); },
+                          {"looked for", (empty / "CASME2_RAW_selected").string(), (empty / "CASME2_RAW_selected/CASME2_RAW_selected").string()});
+  fs::remove(empty / "CASME2-coding-20140508.csv");
+  expect_error<DataError>([&] { build_dataset(five_class_yaml(empty) + "  table: CASME2-coding-20140508.xlsx\n"); },
+                          {"CASME2-coding-20140508.xlsx", "does not exist", ".csv"});
+}
+
 TEST(Casme2Dataset, TheVendorXlsxLoadsLikeItsCsvExport) {
   test::TempDir dir;
   const auto root = dir / "CASME2";

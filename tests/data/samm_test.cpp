@@ -384,10 +384,17 @@ TEST(SammDataset, MissingThingsAreOneLineErrorsNamingThePath) {
   expect_error<DataError>([&] { build_dataset(five_class_yaml(root, "  variant: cropped\n")); },
                           {(root / "SAMM_CROP").string()});
 
-  // The table, by default the .xlsx as distributed.
+  // The table, by default the .xlsx as distributed: its CSV export beside it is taken instead (the clip
+  // removed above is then the error); with neither, both forms are named.
   expect_error<DataError>([&] { build_dataset("dataset:\n  type: samm\n  root: " + root.string() +
                                       "\n  labels: {classes: [Anger]}\n"); },
-                          {(root / "SAMM_Micro_FACS_Codes_v2.xlsx").string(), "does not exist"});
+                          {clip.string()});
+  const auto csv = root / "SAMM_Micro_FACS_Codes_v2.csv";
+  fs::rename(csv, root / "elsewhere.csv");
+  expect_error<DataError>([&] { build_dataset("dataset:\n  type: samm\n  root: " + root.string() +
+                                      "\n  labels: {classes: [Anger]}\n"); },
+                          {(root / "SAMM_Micro_FACS_Codes_v2.xlsx").string(), "does not exist", ".csv"});
+  fs::rename(root / "elsewhere.csv", csv);
 
   // A clip listed twice.
   write_bytes(root / "SAMM_Micro_FACS_Codes_v2.csv",
@@ -442,7 +449,7 @@ TEST(SammLayout, SubjectFoldersDirectlyInTheRootAreFoundToo) {
   EXPECT_EQ(d->samples()[0].clip_dir, root / "006" / "006_1_2");
   // Neither place: the error names both.
   fs::remove_all(root / "006");
-  expect_error<DataError>([&] { build_dataset(yaml); }, {(root / "SAMM").string(), "and in '" + root.string()});
+  expect_error<DataError>([&] { build_dataset(yaml); }, {"looked for", (root / "SAMM").string() + "', '" + root.string() + "'"});
 }
 
 }  // namespace

@@ -120,6 +120,34 @@ TEST(DetectFaceStage, FallbacksFindWhatTheFirstDetectorMisses) {
   EXPECT_NE(error_of("{type: detect_face, fallback: [haar, dlib]}").find("dlib"), std::string::npos);
 }
 
+// nearest_frame: the onset frame shows no face (a blink, a hand, a dropped frame); the frame after it does,
+// and its box is used and recorded.
+TEST(DetectFaceStage, NearestFrameTakesTheBoxFromANeighbouringFrame) {
+  test::TempDir dir;
+  cv::Mat grey = audrey();
+  if (grey.channels() == 3) cv::cvtColor(audrey(), grey, cv::COLOR_BGR2GRAY);
+  cv::Mat noise(grey.size(), CV_8UC1);
+  cv::RNG rng(5);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
+  cv::imwrite((dir.path() / "img10.png").string(), noise);
+  cv::imwrite((dir.path() / "img11.png").string(), grey);
+  SampleMeta s = sample();
+  s.clip_dir = dir.path();
+  s.frame_pattern = "img{}.png";
+  s.onset = 10, s.apex = 11, s.offset = 11;
+  Item item;
+  item.set("onset", noise);
+  EXPECT_THROW(build("{type: detect_face, fallback: []}")->apply(s, item), SampleError);
+  build("{type: detect_face, fallback: [], no_face: nearest_frame, search_frames: 2}")->apply(s, item);
+  Item direct;
+  direct.set("onset", grey);
+  build("{type: detect_face, fallback: []}")->apply(s, direct);
+  EXPECT_EQ(cv::countNonZero(item.at("face") != direct.at("face")), 0);  // the neighbour's box, exactly
+  EXPECT_EQ(item.notes.at("face_detector"), "hog@frame11");
+  EXPECT_EQ(direct.notes.at("face_detector"), "hog");
+  EXPECT_NE(error_of("{type: detect_face, frame: aligned, no_face: nearest_frame}").find("onset, apex or offset"), std::string::npos);
+}
+
 TEST(DetectFaceStage, NoFaceIsASampleErrorNamingTheDetector) {
   cv::Mat noise(240, 320, CV_8UC1);
   cv::RNG rng(3);

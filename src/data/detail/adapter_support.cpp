@@ -1,6 +1,7 @@
 #include "adapter_support.hpp"
 
 #include <mer/core/error.hpp>
+#include <mer/core/log.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -41,6 +42,44 @@ void require_file(const std::string& dataset, const std::string& what, const fs:
   std::error_code ec;
   if (path.empty() || !fs::is_regular_file(path, ec))
     throw DataError(dataset + ": " + what + " '" + path.string() + "' does not exist; expected " + expected);
+}
+
+fs::path find_frame_tree(const std::string& dataset, const std::vector<fs::path>& candidates,
+                         bool (*is_subject)(const std::string&), const std::string& expected) {
+  const auto holds_subjects = [&](const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return false;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_directory(ec) && is_subject(e.path().filename().string())) return true;
+    return false;
+  };
+  for (const auto& c : candidates)
+    if (holds_subjects(c)) {
+      if (c != candidates.front())
+        logger()->info("{}: frames found in '{}' (not in the documented '{}')", dataset, c.string(), candidates.front().string());
+      return c;
+    }
+  std::string looked;
+  for (const auto& c : candidates) looked += (looked.empty() ? "'" : ", '") + c.string() + "'";
+  throw DataError(dataset + ": no frame folder found; looked for " + expected + " in " + looked);
+}
+
+fs::path find_table(const std::string& dataset, const fs::path& path, const std::string& expected) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return path;
+  auto ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::vector<fs::path> others;
+  for (const char* e : {".xlsx", ".csv", ".xls"})
+    if (ext != e) others.push_back(fs::path(path).replace_extension(e));
+  for (const auto& o : others)
+    if (fs::is_regular_file(o, ec)) {
+      logger()->info("{}: coding table '{}' not found; using '{}' beside it", dataset, path.filename().string(), o.filename().string());
+      return o;
+    }
+  throw DataError(dataset + ": coding table '" + path.string() + "' does not exist, nor its " +
+                  (others.empty() ? std::string("other forms") : others.front().extension().string() + " / " + others.back().extension().string()) +
+                  " form beside it; expected " + expected);
 }
 
 std::optional<int> frame_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name,

@@ -26,6 +26,15 @@ void require_folder(const std::string& dataset, const std::string& what, const s
 void require_file(const std::string& dataset, const std::string& what, const std::filesystem::path& path,
                   const std::string& expected);
 
+/// Where a dataset's frame tree is: the first of `candidates` (the documented place first, then the other
+/// common unpackings) that holds a subject folder, i.e. a folder whose name `is_subject` accepts. Logs the
+/// place when it is not the documented one; DataError listing every place looked in when none is.
+std::filesystem::path find_frame_tree(const std::string& dataset, const std::vector<std::filesystem::path>& candidates,
+                                      bool (*is_subject)(const std::string&), const std::string& expected);
+/// An annotation table: `path` as configured, or else its other form beside it (the .xlsx as distributed or
+/// a CSV export of it, same stem), logged; DataError naming both when neither exists.
+std::filesystem::path find_table(const std::string& dataset, const std::filesystem::path& path, const std::string& expected);
+
 /// A frame-number cell of row r: a whole number >= 0, or nullopt for a blank cell (and for "/" or "-"
 /// when `missing_marks` is set). Anything else is a DataError naming file:row, the column and the value.
 std::optional<int> frame_cell(const Table& table, std::size_t r, std::size_t column, const std::string& name,

@@ -68,9 +68,13 @@ struct DetectFaceOptions {
   /// Tried in order when `detector` finds no face: hog_upsampled (HOG on the frame upsampled twice), haar,
   /// lbp (OpenCV's stock frontal cascades with their defaults). Which one served is logged per sample.
   std::vector<std::string> fallback = {"hog_upsampled", "haar", "lbp"};
-  /// When no detector finds a face: fail (a per-sample error, then preprocess.on_error decides) or
-  /// whole_frame (the frame is taken as the face box: right for tightly cropped frames, logged).
+  /// When no detector finds a face: fail (a per-sample error, then preprocess.on_error decides),
+  /// whole_frame (the frame is taken as the face box: right for tightly cropped frames, logged), or
+  /// nearest_frame (the same detectors on the clip's neighbouring frames, nearest first, up to
+  /// `search_frames` away within onset..offset; the box found there is used: the head barely moves within a
+  /// micro-expression clip; then fail).
   std::string no_face = "fail";
+  int search_frames = 5;
   static DetectFaceOptions from_config(const ConfigNode& node);
 };
 std::unique_ptr<Stage> make_detect_face_stage(DetectFaceOptions options);
