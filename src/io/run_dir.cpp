@@ -14,6 +14,8 @@ namespace mer {
 namespace fs = std::filesystem;
 
 RunDir RunDir::create_timestamped(const fs::path& base, const std::string& name) {
+  MER_CHECK(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos, ValueError,
+            "run name '", name, "' must be a plain name: the run folder goes inside '", base.string(), "'");
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   localtime_r(&now, &tm);

@@ -198,6 +198,11 @@ Experiment Experiment::from_config(const Config& config) {
   const auto root = config.root();
   const std::string stem = config.file().empty() ? "experiment" : config.file().stem().string();
   auto name = root.get<std::string>("name", stem);
+  // Runs go to <runs_dir>/<name>-<timestamp>/: a name with a path in it would write elsewhere ("../x", "/x").
+  MER_CHECK(!name.empty() && name != "." && name != ".." && name.find_first_of("/\\") == std::string::npos &&
+                std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 32 && c != 127; }),
+            ConfigError, root.where("name"), ": 'name' must be a plain name without '/' (runs go to runtime.runs_dir/<name>-<time>/), got '",
+            name, "'");
   auto runtime = RuntimeOptions::from_config(root.child("runtime"));
   // Cheap, purely syntactic sections first; the dataset (which reads its table and checks files) last.
   auto pipeline = std::make_unique<Pipeline>(Pipeline::from_config(root.child("preprocess"), all_stages()));

@@ -67,6 +67,10 @@ cmp -s "$tmp/predictions.before" "$tmp/runs/ok/predictions.csv" && pass "resumed
 
 expect "eval protocol loso" 0 "UF1" -- "$mer" eval --config "$cfg" --protocol loso --run-dir "$tmp/runs/eval"
 expect "eval protocol kfoldd unknown" 2 "did you mean 'kfold'" -- "$mer" eval --config "$cfg" --protocol kfoldd
+expect "cyclic base" 2 "form a cycle" -- bash -c "printf 'base: b.yaml\\nname: a\\n' >'$tmp/a.yaml'; printf 'base: a.yaml\\n' >'$tmp/b.yaml'; '$mer' train --config '$tmp/a.yaml'"
+expect "name escaping runs_dir" 2 "plain name" -- "$mer" train --config "$cfg" --set "name=../escaped"
+expect "absolute name" 2 "plain name" -- "$mer" train --config "$cfg" --set "name=/tmp/escaped"
+if compgen -G "$tmp/escaped*" >/dev/null || compgen -G "/tmp/escaped-*" >/dev/null; then fail "a run escaped runs_dir"; else pass "no run outside runs_dir"; fi
 expect "usage error" 2 "" -- "$mer" train
 expect "unknown flag" 2 "" -- "$mer" train --config "$cfg" --bogus
 
@@ -105,6 +109,30 @@ no_partial_files "corrupt image"
 expect "skip policy" 0 "UF1" -- "$mer" train --config "$cfg" --set dataset.root="$tmp/corrupt" \
   --set preprocess.on_error=skip --run-dir "$tmp/runs/skip"
 grep -q "sub$subj/$clip" "$tmp/runs/skip/skipped.csv" && pass "skip recorded" || fail "skip not in skipped.csv"
+
+# Tables as people save them: with a BOM (fine), with semicolons, rows out of order, a clip twice, a
+# workbook that is not one. Each is one error naming the file (and row) with what was expected.
+table=CASME2-coding-20140508.csv
+cp -r "$data" "$tmp/tables"
+{ printf '\xef\xbb\xbf'; cat "$data/$table"; } >"$tmp/tables/$table"
+expect "table with a BOM" 0 "" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" --progress none
+sed 's/,/;/g' "$data/$table" >"$tmp/tables/$table"
+expect "semicolon table" 3 "no header row found" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" --progress none
+awk -F, 'NR==2 {t=$4; $4=$6; $6=t} 1' OFS=, "$data/$table" >"$tmp/tables/$table"
+expect "onset after offset" 3 "$table:2" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" --progress none
+{ cat "$data/$table"; sed -n 2p "$data/$table"; } >"$tmp/tables/$table"
+expect "clip listed twice" 3 "listed twice" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" --progress none
+cp "$data/$table" "$tmp/tables/$table"
+echo "not a zip" >"$tmp/tables/t.xlsx"
+expect "xlsx that is not a zip" 3 "not an .xlsx workbook" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" \
+  --set dataset.table=t.xlsx --progress none
+: >"$tmp/tables/t.xlsx"
+expect "zero-byte xlsx" 3 "t.xlsx" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" --set dataset.table=t.xlsx \
+  --progress none
+zero=$(find "$tmp/tables/CASME2_RAW_selected" -name 'img*.jpg' | sort | head -1)
+: >"$zero"
+expect "zero-byte frame" 3 "$(basename "$zero")" -- "$mer" train --config "$cfg" --set dataset.root="$tmp/tables" --run-dir "$tmp/runs/zero"
+[ -e "$tmp/runs/zero/metrics.json" ] && fail "zero-byte frame: a report of a failed run" || pass "zero-byte frame: no report"
 
 # mer data check: counts as one JSON object on stdout, exit 0 for complete data.
 expect "data check --json" 0 "n_samples" -- "$mer" data check --config "$cfg" --json --progress none
