@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 // Excel's limits (XFD, 1048576); a reference beyond them is corrupt, not a big table.
 constexpr long kMaxColumns = 16384;
 constexpr long kMaxRows = 1048576;
-// A part larger than this is not an annotation table; refusing it keeps a corrupt or hostile archive
-// from exhausting memory.
-constexpr zip_uint64_t kMaxPartBytes = zip_uint64_t{512} << 20;
+// A part larger than this is not an annotation table (the largest public one, CAS(ME)^3's, unpacks to a few
+// MB); refusing it keeps a corrupt or hostile archive (a zip bomb) from exhausting memory.
+constexpr zip_uint64_t kMaxPartBytes = zip_uint64_t{64} << 20;
 
 // Element and attribute names without their namespace prefix ("x:row" -> "row").
 const char* local_name(const char* name) {

@@ -129,9 +129,31 @@ expect "xlsx that is not a zip" 3 "not an .xlsx workbook" -- "$mer" data check -
 : >"$tmp/tables/t.xlsx"
 expect "zero-byte xlsx" 3 "t.xlsx" -- "$mer" data check --config "$cfg" --set dataset.root="$tmp/tables" --set dataset.table=t.xlsx \
   --progress none
+# A zip bomb: a workbook whose sheet unpacks to 100 MB of zeros (100 KB packed) is refused before it is
+# unpacked. Built with Python's zipfile where Python is there.
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/tables/bomb.xlsx" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+    z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="S" sheetId="1" r:id="rId1" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/></sheets></workbook>')
+    z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+    z.writestr("xl/worksheets/sheet1.xml", b"0" * (100 * 1024 * 1024))
+PY
+  expect "xlsx zip bomb" 3 "more than an annotation table can be" -- "$mer" data check --config "$cfg" \
+    --set dataset.root="$tmp/tables" --set dataset.table=bomb.xlsx --progress none
+else
+  echo "skipped: zip bomb case (no python3 to build the archive)"
+fi
+# A frame whose header declares 100000 x 100000 pixels: refused by the decoder's limit, not allocated.
 zero=$(find "$tmp/tables/CASME2_RAW_selected" -name 'img*.jpg' | sort | head -1)
 : >"$zero"
 expect "zero-byte frame" 3 "$(basename "$zero")" -- "$mer" train --config "$cfg" --set dataset.root="$tmp/tables" --run-dir "$tmp/runs/zero"
+cp "$data/$table" "$tmp/tables/$table"
+cp -r "$data/CASME2_RAW_selected" "$tmp/tables/" 2>/dev/null
+printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x00\x00\x00\x00\x00\x00\x00\x00' >"$zero"
+expect "frame too large to decode" 3 "cannot decode frame file" -- "$mer" train --config "$cfg" --set dataset.root="$tmp/tables" \
+  --run-dir "$tmp/runs/huge"
 [ -e "$tmp/runs/zero/metrics.json" ] && fail "zero-byte frame: a report of a failed run" || pass "zero-byte frame: no report"
 
 # mer data check: counts as one JSON object on stdout, exit 0 for complete data.
