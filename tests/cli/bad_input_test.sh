@@ -182,6 +182,10 @@ expect "data check missing frames" 3 "img$middle.jpg" -- "$mer" data check --con
 grep -q '"missing"' "$tmp/out" && grep -q '"unreadable"' "$tmp/out" && grep -q "img$onset.jpg" "$tmp/out" \
   && pass "data check lists the missing and the unreadable frame" || fail "data check frames: $(head -c 600 "$tmp/out")"
 
+# mer data check --faces: the preprocessing up to detect_face on every sample, counted per detector.
+expect "data check --faces" 0 "faces in 12 samples" -- "$mer" data check --faces --config "$cfg" --progress none
+grep -qE '^  hog +12$' "$tmp/out" && pass "every real face found by HOG" || fail "data check --faces: $(cat "$tmp/out")"
+
 # mer data stats: the class-by-subject table and heat map.
 expect "data stats" 0 "class_by_subject.png" -- "$mer" data stats --config "$cfg" --out "$tmp/stats"
 [ -s "$tmp/stats/class_by_subject.png" ] && grep -q '^total,.*,12$' "$tmp/stats/class_by_subject.csv" \

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "preprocess_setup.hpp"
 
 #include <mer/core/config.hpp>
 #include <mer/core/error.hpp>
@@ -7,7 +8,16 @@
 #include <mer/io/atomic_file.hpp>
 #include <mer/viz/class_subject_plot.hpp>
 
+#include <mer/core/progress.hpp>
+#include <mer/preprocess/stage.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <map>
+#include <thread>
 
 namespace mer::cli {
 
@@ -39,6 +49,61 @@ std::unique_ptr<Dataset> build_dataset_section(const DataArgs& args) {
   return dataset;
 }
 
+// --faces: the config's preprocessing up to and including detect_face on every sample, with the detector
+// chain and no_face policy it configures: which detector finds each face, and which samples get none,
+// before a long run finds out.
+void check_faces(const DataArgs& args, bool json, const std::string& progress_style) {
+  ConfigArgs cargs;
+  cargs.config = args.config;
+  cargs.set = args.set;
+  const auto setup = load_preprocess_setup(cargs, true);
+  const auto& stages = setup.pipeline->stages();
+  const auto face_stage = std::find_if(stages.begin(), stages.end(), [](const auto& st) { return st->type() == "detect_face"; });
+  MER_CHECK(face_stage != stages.end(), ConfigError, args.config, ": the preprocessing has no detect_face stage; --faces checks it");
+  const auto& samples = setup.dataset->samples();
+  std::vector<std::string> served(samples.size());
+  std::atomic<std::size_t> next{0};
+  Progress progress("faces", samples.size(), parse_progress_style(progress_style));
+  const auto work = [&] {
+    for (std::size_t i = next++; i < samples.size(); i = next++) {
+      Item item;
+      try {
+        for (auto it = stages.begin(); it != std::next(face_stage); ++it) (*it)->apply(samples[i], item);
+        served[i] = item.notes.count("face_detector") ? item.notes.at("face_detector") : "?";
+      } catch (const Error& e) {
+        served[i] = std::string("none: ") + e.what();
+      }
+      progress.tick();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < setup.runtime.context().threads; ++t) pool.emplace_back(work);
+  for (auto& t : pool) t.join();
+  progress.finish();
+  // The configured detector; every sample another one served is listed.
+  std::string primary = "hog";
+  for (const auto& node : setup.config.root().child("preprocess").items("stages"))
+    if (node.get<std::string>("type", "") == "detect_face") primary = node.get<std::string>("detector", "hog");
+  std::map<std::string, int> counts;
+  for (const auto& s : served) ++counts[s.rfind("none:", 0) == 0 ? "none" : s.substr(0, s.find('@')) + (s.find('@') == std::string::npos ? "" : " (nearest frame)")];
+  if (json) {
+    nlohmann::json j;
+    for (const auto& [k, v] : counts) j["counts"][k] = v;
+    for (std::size_t i = 0; i < samples.size(); ++i) j["samples"][samples[i].id] = served[i];
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("faces in %zu samples of %s:\n", samples.size(), setup.dataset->name().c_str());
+    for (const auto& [k, v] : counts) std::printf("  %-28s %5d\n", k.c_str(), v);
+    for (std::size_t i = 0; i < samples.size(); ++i)
+      if (served[i] != primary)
+        std::printf("  %-32s %s\n", samples[i].id.c_str(), served[i].c_str());
+  }
+  std::fflush(stdout);
+  if (counts.count("none"))
+    throw DataError(detail::concat(counts.at("none"), " sample(s) get no face with this preprocessing (listed above); "
+                                   "add fallbacks or a no_face policy to detect_face"));
+}
+
 }  // namespace
 
 void add_data(CLI::App& app) {
@@ -56,7 +121,15 @@ void add_data(CLI::App& app) {
   check->add_option("--progress", *progress, "auto | bar | lines | none (on stderr)")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
       ->capture_default_str();
-  check->callback([check_args, json, progress] {
+  auto faces = std::make_shared<bool>(false);
+  check->add_flag("--faces", *faces,
+                  "Also run the config's preprocessing up to detect_face on every sample: which detector finds each "
+                  "face, and which samples get none (exit 3)");
+  check->callback([check_args, json, progress, faces] {
+    if (*faces) {
+      check_faces(*check_args, *json, *progress);
+      return;
+    }
     const auto dataset = build_dataset_section(*check_args);
     DataCheckOptions options;
     options.progress = parse_progress_style(*progress);
