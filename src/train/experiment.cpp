@@ -617,7 +617,8 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
     logger()->info("{}: {} of the {} folds ({})", shard_tag, n_mine, folds.size(), st.protocol_name);
   result.folds_total = static_cast<int>(folds.size());
   std::vector<std::string> missing;
-  Progress progress(st.protocol_name + " folds", n_mine, ctx.progress);
+  // A merge trains nothing: no progress display to show.
+  Progress progress(st.protocol_name + " folds", n_mine, n_mine == 0 ? ProgressStyle::None : ctx.progress);
   for (std::size_t k = 0; k < folds.size(); ++k) {
     const auto& fold = folds[k];
     const auto file = fold_file(fold.name);
