@@ -72,6 +72,20 @@ YAML::Node lookup(const YAML::Node& root, const std::string& path) {
   return cur;
 }
 
+// YAML allows a map or a list as a key ("{a: 1}: x"); a config's keys are names. Checked once after
+// parsing, so the rest of the code can read every key as a string.
+void check_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      MER_CHECK(kv.first.IsScalar(), ConfigError, file, ":", kv.first.Mark().line + 1, ": a key must be a name, got a ",
+                kv.first.IsMap() ? "map" : kv.first.IsSequence() ? "list" : "null");
+      check_keys(kv.second, file);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) check_keys(item, file);
+  }
+}
+
 void record_origins(const YAML::Node& node, const std::string& path, const std::string& file,
                     std::map<std::string, std::string>& origin) {
   if (!path.empty()) origin[path] = file + ":" + std::to_string(node.Mark().line + 1);
@@ -100,11 +114,14 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
 YAML::Node parse_file(const fs::path& file) {
   std::ifstream in(file);
   if (!in) throw ConfigError(detail::concat("cannot open config file '", file.string(), "'"));
+  YAML::Node doc;
   try {
-    return YAML::Load(in);
+    doc = YAML::Load(in);
   } catch (const YAML::Exception& e) {
     throw ConfigError(detail::concat(file.string(), ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
   }
+  check_keys(doc, file.string());
+  return doc;
 }
 
 // Loads a file and its bases into (doc, origins); `chain` catches cycles.
@@ -275,6 +292,7 @@ Config Config::from_string(const std::string& yaml, const std::string& name,
   }
   if (c.state_->doc.IsNull()) c.state_->doc = YAML::Node(YAML::NodeType::Map);
   if (!c.state_->doc.IsMap()) throw ConfigError(name + ":1: a config must be a YAML map");
+  check_keys(c.state_->doc, name);
   record_origins(c.state_->doc, "", name, c.state_->origin);
   for (const auto& o : overrides) apply_override(*c.state_, o);
   return c;

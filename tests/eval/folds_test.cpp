@@ -100,8 +100,9 @@ void expect_valid(const std::vector<SampleMeta>& data, const std::vector<Fold>& 
     for (auto i : te) test_subjects.insert(data[i].group_key()), tested.insert(i);
     for (auto i : va) EXPECT_FALSE(test_subjects.count(data[i].group_key())) << f.name << " validates on a test subject";
   }
-  if (all_tested)
+  if (all_tested) {
     for (std::size_t i = 0; i < data.size(); ++i) EXPECT_EQ(tested.count(i), 1u) << i;
+  }
 }
 
 TEST(Lovo, OneFoldPerSampleAndValidationAvoidsItsSubject) {

@@ -37,7 +37,7 @@ TEST(Report, PooledScoresDifferFromFoldMeansAndAreNamedSo) {
   EXPECT_NEAR(j["f1_per_class"]["positive"].get<double>(), 2.0 / 3, 1e-12);
   EXPECT_TRUE(j["fold_mean"].contains("uf1"));
 
-  SummaryInfo info{"test run", "loso", {{"x/1", "detect_face", "no face found"}}, {"model: ststnet"}};
+  SummaryInfo info{"test run", "loso", {{"x/1", "detect_face", "no face found"}}, {"model: ststnet"}, {}};
   const auto md = summary_markdown(s, info);
   EXPECT_NE(md.find("pooled over folds (MEGC2019)"), std::string::npos);
   EXPECT_NE(md.find("no face found"), std::string::npos);
@@ -80,7 +80,7 @@ TEST(Report, PerSourceScoresFilterThePooledPredictions) {
   EXPECT_EQ(j["per_source"]["smic"]["n_samples"].get<int>(), 4);
   EXPECT_NEAR(j["per_source"]["smic"]["f1_per_class"]["surprise"].get<double>(), 0.5, 1e-12);
 
-  const auto md = summary_markdown(s, SummaryInfo{"composite", "loso", {}, {}});
+  const auto md = summary_markdown(s, SummaryInfo{"composite", "loso", {}, {}, {}});
   EXPECT_NE(md.find("## Per source"), std::string::npos);
   EXPECT_NE(md.find("| casme2 | 4 | 0.7778 | 0.8333 | 0.7500 | 0.667 | 0.667 | 1.000 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| smic | 4 | 0.5000 | 0.5000 | 0.5000 | 0.000 | 1.000 | 0.500 |"), std::string::npos) << md;
@@ -93,7 +93,7 @@ TEST(Report, OneSourceHasNoPerSourceScores) {
   const auto s = score_predictions(preds, kClasses);
   EXPECT_TRUE(s.per_source.empty());
   EXPECT_TRUE(nlohmann::json::parse(metrics_to_json(s))["per_source"].empty());
-  EXPECT_EQ(summary_markdown(s, SummaryInfo{"one", "loso", {}, {}}).find("Per source"), std::string::npos);
+  EXPECT_EQ(summary_markdown(s, SummaryInfo{"one", "loso", {}, {}, {}}).find("Per source"), std::string::npos);
   EXPECT_EQ(source_of("samm/006/006_1_2"), "samm");
   EXPECT_EQ(source_of("clip7"), "clip7");
 }
