@@ -263,7 +263,7 @@ TEST(Families, ConfigErrorsNameTheLineAndWhatWasExpected) {
 
 // ---------------------------------------------------------------- losses
 
-LossTargets labels(std::vector<std::int64_t> y) { return LossTargets{torch::tensor(y, torch::kLong), {}, {}, {}}; }
+LossTargets labels(std::vector<std::int64_t> y) { return LossTargets{torch::tensor(y, torch::kLong), {}, {}, {}, {}}; }
 
 std::shared_ptr<Loss> loss(const std::string& yaml, const LossContext& ctx = {}) {
   const auto c = Config::from_string(yaml, "loss.yaml");

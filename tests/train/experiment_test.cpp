@@ -508,8 +508,9 @@ TEST(CommittedConfigs, ModelsReadWhatTheirPreprocessingProduces) {
     for (const auto& out : pipeline.options().outputs) spec.inputs.push_back(InputSpec{out, {}, false});
     EXPECT_NO_THROW(builtin_models().build(root.child("model"), spec));
     EXPECT_NO_THROW(TrainerOptions::from_config(root.child("train")));
-    if (root.has("pretrain") && root.child("pretrain").has("train"))
+    if (root.has("pretrain") && root.child("pretrain").has("train")) {
       EXPECT_NO_THROW(TrainerOptions::from_config(root.child("pretrain").child("train")));
+    }
     // Every key of those sections was read: a misspelt or misplaced option fails here, not in a user's run.
     EXPECT_NO_THROW(config.check_all_used({"dataset", "protocol", "runtime", "name", "pretrain"}));
     ++n;
