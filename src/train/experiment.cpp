@@ -177,6 +177,18 @@ std::string Experiment::resolved_config() const {
   return st.config.root().has("name") ? st.config.dump() : "name: " + nlohmann::json(st.name).dump() + "\n" + st.config.dump();
 }
 
+bool same_experiment(const std::string& a, const std::string& b) {
+  const auto normal = [](const std::string& yaml) {
+    auto node = YAML::Load(yaml);
+    if (node["runtime"])
+      for (const char* key : {"threads", "workers", "progress"}) node["runtime"].remove(key);
+    YAML::Emitter e;
+    e << node;
+    return std::string(e.c_str());
+  };
+  return normal(a) == normal(b);
+}
+
 RunOptions::Shard RunOptions::Shard::parse(const std::string& spec) {
   const auto slash = spec.find('/');
   Shard s;
@@ -344,6 +356,16 @@ std::vector<std::string> subjects_of(const FeatureSet& features, const std::vect
   return {keys.begin(), keys.end()};
 }
 
+// The first of a fold's test subjects that a checkpoint learnt from (its recorded seen subjects), if any:
+// the one honesty rule of model.init, pretraining and distillation teachers.
+std::optional<std::string> seen_test_subject(const std::vector<std::string>& seen_subjects, const FeatureSet& features,
+                                             const std::vector<std::size_t>& test) {
+  const std::set<std::string> seen(seen_subjects.begin(), seen_subjects.end());
+  for (const std::size_t i : test)
+    if (seen.count(features.samples[i].group_key())) return features.samples[i].group_key();
+  return std::nullopt;
+}
+
 // model.init for one fold: the checkpoint ("{fold}" → the fold's file stem) loaded by name, and refused if
 // it learnt from a subject this fold tests.
 void initialise(Classifier& model, const InitOptions& init, const std::string& fold_stem, const FeatureSet& features,
@@ -352,12 +374,11 @@ void initialise(Classifier& model, const InitOptions& init, const std::string& f
   if (const auto at = path.find("{fold}"); at != std::string::npos) path.replace(at, 6, fold_stem);
   const auto report = load_initial_weights(model, path, init);
   if (report.records_subjects) {
-    const std::set<std::string> seen(report.seen_subjects.begin(), report.seen_subjects.end());
-    for (const std::size_t i : test)
-      MER_CHECK(!seen.count(features.samples[i].group_key()), ConfigError, init.where, ": checkpoint '", path,
-                "' was trained on subject ", features.samples[i].group_key(), ", whom fold ", fold_stem,
-                " tests: its predictions would not be honest. Use a checkpoint trained without that subject, e.g. the "
-                "matching fold of a run (checkpoint: RUN/folds/{fold}.pt)");
+    const auto seen = seen_test_subject(report.seen_subjects, features, test);
+    MER_CHECK(!seen, ConfigError, init.where, ": checkpoint '", path, "' was trained on subject ", seen.value_or(""),
+              ", whom fold ", fold_stem,
+              " tests: its predictions would not be honest. Use a checkpoint trained without that subject, e.g. the "
+              "matching fold of a run (checkpoint: RUN/folds/{fold}.pt)");
   } else if (log) {
     logger()->warn("{}: checkpoint '{}' does not record its training subjects; that it never saw a test subject is "
                    "your responsibility", init.where, path);
@@ -401,11 +422,9 @@ class Teacher {
               fold_stem, " (", file.string(), "); the teacher run must use the same protocol and keep its checkpoints");
     auto c = detail::load_checkpoint(file);
     if (c.records_subjects) {
-      const std::set<std::string> seen(c.seen_subjects.begin(), c.seen_subjects.end());
-      for (const std::size_t i : test)
-        MER_CHECK(!seen.count(features.samples[i].group_key()), ConfigError, "train.distill.teacher '", file.string(),
-                  "' was trained on subject ", features.samples[i].group_key(), ", whom fold ", fold_stem,
-                  " tests: its soft targets would carry the test labels. Use a run folder of the same protocol");
+      const auto seen = seen_test_subject(c.seen_subjects, features, test);
+      MER_CHECK(!seen, ConfigError, "train.distill.teacher '", file.string(), "' was trained on subject ", seen.value_or(""),
+                ", whom fold ", fold_stem, " tests: its soft targets would carry the test labels. Use a run folder of the same protocol");
     } else {
       MER_CHECK(options_.distill_external, ConfigError, "train.distill.teacher '", file.string(),
                 "' does not record which subjects trained it; set train.distill.external: true if it never saw this dataset");
@@ -460,18 +479,7 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
 
   // A run folder belongs to one config: resuming it with another would mix two experiments.
   const auto resolved = resolved_config();
-  // Compared as parsed YAML re-emitted (a default filled in by a reader and the same value read back from
-  // the file can be emitted in different styles), without how much of the machine a process uses: the
-  // workers of one run, or a resumed run on another machine, are the same experiment.
-  const auto normal = [](const std::string& yaml) {
-    auto node = YAML::Load(yaml);
-    if (node["runtime"])
-      for (const char* key : {"threads", "workers", "progress"}) node["runtime"].remove(key);
-    YAML::Emitter e;
-    e << node;
-    return std::string(e.c_str());
-  };
-  if (run_dir.has("config.resolved.yaml") && normal(read_file(run_dir.file("config.resolved.yaml"))) != normal(resolved))
+  if (run_dir.has("config.resolved.yaml") && !same_experiment(read_file(run_dir.file("config.resolved.yaml")), resolved))
     throw ConfigError("run folder '" + run_dir.path().string() +
                       "' holds a run of a different config; choose another --run-dir");
   MER_CHECK(!options.merge || run_dir.has("config.resolved.yaml"), DataError, "run folder '", run_dir.path().string(),

@@ -9,11 +9,9 @@ set -uo pipefail
 set -m
 mer=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-failures=0
-pass() { echo "ok: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
+# shellcheck source=common.sh
+source "$src/tests/cli/common.sh"
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT  # background runs too
 
 data=$tmp/CASME2
 cfg=$tmp/exp.yaml

@@ -6,26 +6,8 @@
 set -uo pipefail
 mer=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-pass() { echo "ok: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
-
-# expect <name> <exit code> <text stdout or stderr must contain> -- command...
-expect() {
-  local name=$1 code=$2 text=$3
-  shift 4
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    fail "$name: exit $rc, expected $code; stderr: $(tail -3 "$tmp/err")"
-  elif ! grep -qF -- "$text" "$tmp/err" "$tmp/out"; then
-    fail "$name: output lacks '$text': $(tail -5 "$tmp/out") $(tail -3 "$tmp/err")"
-  else
-    pass "$name"
-  fi
-}
+# shellcheck source=common.sh
+source "$src/tests/cli/common.sh"
 
 data=$tmp/CASME2
 cache=$tmp/cache

@@ -16,6 +16,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "support/synth_tree.hpp"
+#include "support/model_checks.hpp"
 #include "support/test_paths.hpp"
 
 namespace mer {
@@ -41,6 +42,16 @@ class ExperimentTest : public ::testing::Test {
     const auto file = dir_->path() / ("exp" + std::to_string(counter_++) + ".yaml");
     write_file_atomic(file, config_text(extra));
     return Config::load(file, overrides);
+  }
+  // A LOSO run with its fold checkpoints and the all-data model (--fit-all): a pretrained model, a teacher,
+  // a run to predict with.
+  static RunDir run_with_fit_all(const std::string& folder, int epochs) {
+    const auto e = Experiment::from_config(config("", {"train.epochs=" + std::to_string(epochs)}));
+    const auto dir = RunDir::at(dir_->path() / folder);
+    RunOptions options;
+    options.fit_all = true;
+    e.run(dir, e.runtime().context(), options);
+    return dir;
   }
   static inline test::TempDir* dir_ = nullptr;
   static inline int counter_ = 0;
@@ -186,22 +197,13 @@ TEST_F(ExperimentTest, ARunFolderIsLockedWhileAProcessWritesIt) {
   const auto run_dir = RunDir::at(dir_->path() / "locked");
   const RunLock held(run_dir, "run.lock", "run folder");
   const auto e = Experiment::from_config(config("", {"train.epochs=1"}));
-  try {
-    e.run(run_dir, e.runtime().context());
-    FAIL();
-  } catch (const IoError& err) {
-    EXPECT_NE(std::string(err.what()).find("in use by another process"), std::string::npos) << err.what();
-  }
+  EXPECT_CONTAINS(test::error_message<IoError>([&] { e.run(run_dir, e.runtime().context()); }), "in use by another process");
 }
 
 // The saved models classify a clip given as a frame folder or as a (lossless) video exactly as the run
 // classified that sample; --fit-all adds a model trained on every sample.
 TEST_F(ExperimentTest, PredictReproducesTheRunsPredictionsFromFramesAndVideo) {
-  const auto e = Experiment::from_config(config("", {"train.epochs=2"}));
-  const auto run_dir = RunDir::at(dir_->path() / "predict_run");
-  RunOptions options;
-  options.fit_all = true;
-  e.run(run_dir, e.runtime().context(), options);
+  const auto run_dir = run_with_fit_all("predict_run", 2);
   ASSERT_TRUE(run_dir.has("fit_all.pt"));
   EXPECT_TRUE(run_dir.has("fit_all.json"));
   const auto classes = predictions_classes(run_dir.file("predictions.csv"));
@@ -274,32 +276,19 @@ TEST_F(ExperimentTest, PredictReproducesTheRunsPredictionsFromFramesAndVideo) {
   other.run(other_dir, other.runtime().context());
   fs::copy_file(other_dir.file("folds/casme2_sub01.pt"), run_dir.file("folds/casme2_sub01.pt"), fs::copy_options::overwrite_existing);
   vreq.model = "casme2/sub01";
-  try {
-    predict_clip(run_dir.path(), vreq, ctx);
-    FAIL();
-  } catch (const ConfigError& err) {
-    EXPECT_NE(std::string(err.what()).find("holds another model"), std::string::npos) << err.what();
-  }
+  EXPECT_CONTAINS(test::error_message<ConfigError>([&] { predict_clip(run_dir.path(), vreq, ctx); }), "holds another model");
 }
 
 // Fine-tuning: each fold's model starts from a checkpoint by parameter name; a checkpoint that learnt from
 // the fold's test subject is refused; frozen parameters keep the checkpoint's values.
 TEST_F(ExperimentTest, ModelInitLoadsByNameFreezesAndRefusesCheckpointsThatSawTheTestSubject) {
-  const auto pre = Experiment::from_config(config("", {"train.epochs=1"}));
-  const auto pre_dir = RunDir::at(dir_->path() / "init_pre");
-  RunOptions all_data;
-  all_data.fit_all = true;
-  pre.run(pre_dir, pre.runtime().context(), all_data);
+  const auto pre_dir = run_with_fit_all("init_pre", 1);
 
   // The all-data model saw every subject: no LOSO fold may start from it.
   const auto leaky = Experiment::from_config(
       config("model: {init: {checkpoint: " + pre_dir.file("fit_all.pt").string() + "}}\n", {"train.epochs=1"}));
-  try {
-    leaky.run(RunDir::at(dir_->path() / "init_leaky"), leaky.runtime().context());
-    FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("was trained on subject casme2/sub01"), std::string::npos) << e.what();
-  }
+  EXPECT_CONTAINS(test::error_message<ConfigError>([&] { leaky.run(RunDir::at(dir_->path() / "init_leaky"), leaky.runtime().context()); }),
+                  "was trained on subject casme2/sub01");
 
   // The matching fold of the pre-training run never saw its test subject.
   const auto tuned = Experiment::from_config(config("model: {init: {checkpoint: '" + (pre_dir.path() / "folds").string() +
@@ -331,11 +320,7 @@ TEST_F(ExperimentTest, ModelInitLoadsByNameFreezesAndRefusesCheckpointsThatSawTh
 // Knowledge distillation: each fold's student learns from the teacher run's matching fold; the teacher's
 // all-data model, which saw every test subject, is refused; the loss and the teacher go together.
 TEST_F(ExperimentTest, DistillationUsesTheMatchingFoldsTeacherOnly) {
-  const auto pre = Experiment::from_config(config("", {"train.epochs=2"}));
-  const auto teacher_dir = RunDir::at(dir_->path() / "teacher");
-  RunOptions all_data;
-  all_data.fit_all = true;
-  pre.run(teacher_dir, pre.runtime().context(), all_data);
+  const auto teacher_dir = run_with_fit_all("teacher", 2);
   const std::string losses = "train: {epochs: 2, losses: [{type: cross_entropy, weight: 0.5}, {type: distill, weight: 0.5, temperature: 3}], ";
   const auto student = Experiment::from_config(config(losses + "distill: {teacher: " + teacher_dir.path().string() + "}}\n"));
   const auto student_dir = RunDir::at(dir_->path() / "student");
@@ -346,12 +331,8 @@ TEST_F(ExperimentTest, DistillationUsesTheMatchingFoldsTeacherOnly) {
   EXPECT_GT(h["history"][0]["train_distill"].get<double>(), 0.0);
 
   const auto leaky = Experiment::from_config(config(losses + "distill: {teacher: " + teacher_dir.file("fit_all.pt").string() + "}}\n"));
-  try {
-    leaky.run(RunDir::at(dir_->path() / "student_leaky"), leaky.runtime().context());
-    FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("was trained on subject"), std::string::npos) << e.what();
-  }
+  EXPECT_CONTAINS(test::error_message<ConfigError>([&] { leaky.run(RunDir::at(dir_->path() / "student_leaky"), leaky.runtime().context()); }),
+                  "was trained on subject");
   EXPECT_THROW(Experiment::from_config(config(losses + "}\n")), ConfigError);  // the loss without a teacher
   EXPECT_THROW(Experiment::from_config(config("train: {distill: {teacher: " + teacher_dir.path().string() + "}}\n")),
                ConfigError);  // a teacher without the loss

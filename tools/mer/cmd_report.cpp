@@ -30,7 +30,7 @@ void gather_shards(const std::vector<std::string>& shards, const fs::path& out) 
     MER_CHECK(fs::is_directory(dir), IoError, "shard folder '", shard, "' does not exist");
     MER_CHECK(fs::exists(dir / "config.resolved.yaml"), DataError, "shard folder '", shard,
               "' has no config.resolved.yaml: not a libmer run");
-    MER_CHECK(Config::from_string(read_file(dir / "config.resolved.yaml")).dump() == Config::from_string(config).dump(), ConfigError, "shard folder '", shard,
+    MER_CHECK(same_experiment(read_file(dir / "config.resolved.yaml"), config), ConfigError, "shard folder '", shard,
               "' holds a run of a different config than '", shards.front(),
               "' (config.resolved.yaml differs): shards of different experiments cannot be merged");
     if (fs::equivalent(dir, out) || !fs::is_directory(dir / "folds")) continue;

@@ -149,6 +149,12 @@ class Experiment {
   std::unique_ptr<State> state_;
 };
 
+/// Whether two resolved configs (config.resolved.yaml texts) describe the same experiment: compared as parsed
+/// YAML re-emitted (a default filled in by a reader and the same value read back from the file can be emitted
+/// in different styles), without runtime.threads, workers and progress, i.e. how much of the machine a process
+/// uses: the workers and shards of one run, or a run resumed on another machine, are one experiment.
+bool same_experiment(const std::string& a, const std::string& b);
+
 /// Re-scores a run from its predictions.csv — or, for an interrupted run, from the folds/*.csv it
 /// finished — and rewrites metrics.json, summary.md, confusion.png. DataError if there is nothing to score.
 RunScores rescore_run(const std::filesystem::path& run_dir);
