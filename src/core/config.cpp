@@ -112,6 +112,10 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
 }
 
 YAML::Node parse_file(const fs::path& file) {
+  // A folder opens as a stream whose first read throws std::ios_failure (found by fuzzing: `base: .`).
+  std::error_code ec;
+  if (fs::is_directory(file, ec))
+    throw ConfigError(detail::concat("config file '", file.string(), "' is a folder, not a YAML file"));
   std::ifstream in(file);
   if (!in) throw ConfigError(detail::concat("cannot open config file '", file.string(), "'"));
   YAML::Node doc;
@@ -139,13 +143,22 @@ YAML::Node load_composed(const fs::path& file, std::map<std::string, std::string
     const YAML::Node bases = own["base"];
     std::vector<std::string> names;
     if (bases.IsScalar()) names.push_back(bases.as<std::string>());
-    else if (bases.IsSequence()) for (const auto& b : bases) names.push_back(b.as<std::string>());
+    else if (bases.IsSequence())
+      for (const auto& b : bases) {
+        // A map or list inside the list would escape as yaml-cpp's "bad conversion" (found by fuzzing).
+        if (!b.IsScalar())
+          throw ConfigError(detail::concat(file.string(), ":", b.Mark().line + 1, ": each entry of 'base' must be a file name"));
+        names.push_back(b.as<std::string>());
+      }
     else throw ConfigError(detail::concat(file.string(), ":", bases.Mark().line + 1, ": 'base' must be a file or a list of files"));
     for (const auto& name : names) {
       const fs::path base_file = file.parent_path() / name;
       if (!fs::exists(base_file))
         throw ConfigError(detail::concat(file.string(), ":", bases.Mark().line + 1, ": base file '", name,
                                          "' not found (looked for ", base_file.string(), ")"));
+      if (fs::is_directory(base_file))
+        throw ConfigError(detail::concat(file.string(), ":", bases.Mark().line + 1, ": base '", name,
+                                         "' is a folder, not a YAML file"));
       doc = merge(doc, load_composed(base_file, origin, chain));
     }
     own.remove("base");

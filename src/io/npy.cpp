@@ -124,14 +124,25 @@ NpyArray npy_decode(const std::string& bytes, const std::string& name) {
     if (c >= '0' && c <= '9') {
       digits += c;
     } else if (c == ',' || c == ')') {
+      // More digits than any real dimension has would overflow stoull (found by tests/fuzz/npy_fuzzer).
+      MER_CHECK(digits.size() <= 15, DataError, name, ": shape ", tuple, " has a dimension of ", digits.size(),
+                " digits");
       if (!digits.empty()) a.shape.push_back(static_cast<std::size_t>(std::stoull(digits)));
       digits.clear();
     } else if (c != ' ' && c != 'L') {
       throw DataError(name + ": malformed shape " + tuple);
     }
   }
-  const std::size_t n = product(a.shape);
   const std::size_t data_start = start + header_len;
+  const std::size_t have = (bytes.size() - data_start) / 4;
+  // The element count, checked against the data as it grows: a product of dimensions that wraps around
+  // 2^64 could otherwise match the data's size and pass.
+  std::size_t n = 1;
+  for (const auto d : a.shape) {
+    MER_CHECK(d == 0 || n <= have / d, DataError, name, ": shape ", tuple, " needs more data than the file's ",
+              bytes.size() - data_start, " bytes");
+    n *= d;
+  }
   MER_CHECK(bytes.size() - data_start == 4 * n, DataError, name, ": shape ", tuple, " needs ", 4 * n,
             " bytes of data, the file has ", bytes.size() - data_start);
   a.data.resize(n);

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace mer {
@@ -29,7 +30,10 @@ std::optional<int> parse_int_cell(const std::string& cell) {
   try {
     std::size_t used = 0;
     const double v = std::stod(t, &used);
-    if (used != t.size() || v != std::floor(v)) return std::nullopt;
+    // Out of int's range is not a frame number, and casting it would be undefined (found by fuzzing).
+    if (used != t.size() || v != std::floor(v) || v < std::numeric_limits<int>::min() ||
+        v > std::numeric_limits<int>::max())
+      return std::nullopt;
     return static_cast<int>(v);
   } catch (const std::exception&) {
     return std::nullopt;

@@ -149,9 +149,13 @@ void write_zip(const fs::path& file, const std::map<std::string, std::string>& p
     throw IoError("write_zip: cannot create " + file.string() + " (libzip error " + std::to_string(code) +
                              ")");
   for (const auto& [name, bytes] : parts) {
-    // libzip reads the data only in zip_close, so it gets its own copy to free.
-    void* copy = std::malloc(bytes.size() + 1);
-    std::memcpy(copy, bytes.data(), bytes.size());
+    // libzip reads the data only in zip_close, so it gets its own copy to free; an empty part gets no
+    // buffer, because libzip does not free one of length 0 (a leak found by fuzzing).
+    void* copy = nullptr;
+    if (!bytes.empty()) {
+      copy = std::malloc(bytes.size());
+      std::memcpy(copy, bytes.data(), bytes.size());
+    }
     zip_source_t* source = zip_source_buffer(zip, copy, bytes.size(), 1);
     if (!source || zip_file_add(zip, name.c_str(), source, ZIP_FL_ENC_UTF_8) < 0) {
       const std::string error = zip_strerror(zip);

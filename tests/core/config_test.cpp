@@ -92,6 +92,25 @@ TEST(Config, MissingBaseAndBadOverride) {
   EXPECT_NE(error_of([&] { Config::load(dir / "ok.yaml", {"noequals"}); }).find("key.path=value"), std::string::npos);
 }
 
+// Found by tests/fuzz/yaml_config_fuzzer: a map inside the base list escaped as yaml-cpp's "bad conversion".
+TEST(Config, BaseEntryThatIsNotAFileNameNamesTheLine) {
+  TempDir dir;
+  write_file_atomic(dir / "exp.yaml", "name: x\nbase:\n  - {a: b}\n");
+  const auto msg = error_of([&] { Config::load(dir / "exp.yaml"); });
+  EXPECT_NE(msg.find("exp.yaml:3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("each entry of 'base' must be a file name"), std::string::npos) << msg;
+}
+
+// Found by tests/fuzz/yaml_config_fuzzer: a base naming a folder escaped as std::ios_failure.
+TEST(Config, BaseOrConfigThatIsAFolder) {
+  TempDir dir;
+  write_file_atomic(dir / "exp.yaml", "base: .\n");
+  auto msg = error_of([&] { Config::load(dir / "exp.yaml"); });
+  EXPECT_NE(msg.find("exp.yaml:1: base '.' is a folder"), std::string::npos) << msg;
+  msg = error_of([&] { Config::load(dir.path()); });
+  EXPECT_NE(msg.find("is a folder"), std::string::npos) << msg;
+}
+
 TEST(Config, InvalidYamlNamesLine) {
   const auto msg = error_of([] { Config::from_string("a: 1\nb: [1, 2\n", "bad.yaml"); });
   EXPECT_NE(msg.find("bad.yaml:"), std::string::npos) << msg;

@@ -84,5 +84,32 @@ TEST(Npy, RejectsWhatItCannotRepresentOrRead) {
   }
 }
 
+// Findings of tests/fuzz/npy_fuzzer: a dimension too long for stoull escaped as std::out_of_range, and a
+// shape whose element count wraps around 2^64 must not pass the data-size check.
+TEST(Npy, RefusesShapesBeyondTheData) {
+  // A version 1.0 file with the given shape text and `data_bytes` bytes of data.
+  const auto npy = [](const std::string& shape, std::size_t data_bytes) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    return bytes + header + std::string(data_bytes, '\0');
+  };
+  const auto refused = [](const std::string& bytes) {
+    try {
+      npy_decode(bytes, "t.npy");
+    } catch (const DataError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refused(npy("(2, 3)", 24)), "accepted");  // the helper writes valid files
+  EXPECT_NE(refused(npy("(11111111111111111111111,)", 4)).find("digits"), std::string::npos);
+  // 2^49 x 2^13 elements of 4 bytes wrap around to 0 bytes: with no data this must still be refused.
+  EXPECT_NE(refused(npy("(562949953421312, 8192)", 0)).find("needs more data"), std::string::npos);
+  EXPECT_EQ(refused(npy("(0, 7)", 0)), "accepted");
+}
+
 }  // namespace
 }  // namespace mer

@@ -286,6 +286,17 @@ TEST(Xlsx, DamagedOrForeignFilesAreDataErrorsNamingTheFile) {
   expect_error<DataError>([&] { read_xlsx(dangling); }, {dangling.string(), "sheet 'Sheet1'", "rId1"});
 }
 
+// A zero-byte part (found by tests/fuzz/xlsx_parts_fuzzer: write_zip leaked its buffer, which ASan's leak
+// checker reports under scripts/test_asan.sh) is written as an empty entry and read as not well-formed.
+TEST(Xlsx, EmptyPartIsWrittenAndRefused) {
+  test::TempDir dir;
+  auto parts = test::xlsx_parts({test::sheet_from_csv(casme2_csv(), "Sheet1")});
+  parts["xl/worksheets/sheet1.xml"] = "";
+  const auto file = dir / "empty_part.xlsx";
+  test::write_zip(file, parts);
+  expect_error<DataError>([&] { read_xlsx(file); }, {file.string(), "Sheet1"});
+}
+
 TEST(TableRead, CsvHeaderDetectionSkipsThePreamble) {
   const auto t = read_table(samm_full_csv(), {"", kSubjectFilename});
   EXPECT_TRUE(t.sheet.empty());
