@@ -368,7 +368,7 @@ FeatureSet Pipeline::run(const std::vector<SampleMeta>& samples, const RunContex
         }
         results[i].features = std::move(stacked.features);
       } catch (const SampleError& e) {
-        if (skip) {
+        if (skip || dynamic_cast<const SkipSample*>(&e)) {
           results[i].skipped = SkipRecord{sample.id, failed.empty() ? "pipeline" : failed, e.message()};
         } else {
           std::lock_guard<std::mutex> lock(mutex);

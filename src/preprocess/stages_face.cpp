@@ -184,8 +184,10 @@ class DetectFaceStage final : public Stage {
     }
     std::string chain;
     for (const auto& f : o_.fallback) chain += f + ",";
-    opts.insert(opts.end(), {{"fallback", chain}, {"no_face", o_.no_face}});
-    if (o_.no_face == "nearest_frame") opts.push_back({"search_frames", std::to_string(o_.search_frames)});
+    std::string policies;
+    for (const auto& p : o_.no_face) policies += p + ",";
+    opts.insert(opts.end(), {{"fallback", chain}, {"no_face", policies}});
+    if (uses("nearest_frame")) opts.push_back({"search_frames", std::to_string(o_.search_frames)});
     // v2: samples record which detector served them (Item::notes), so v1 cache entries, which lack it, are
     // computed again.
     return stage_fingerprint(type(), "v2", opts);
@@ -202,51 +204,67 @@ class DetectFaceStage final : public Stage {
     return face;
   }
 
+  bool uses(const std::string& policy) const {
+    return std::find(o_.no_face.begin(), o_.no_face.end(), policy) != o_.no_face.end();
+  }
+
   void apply(const SampleMeta& sample, Item& item) const override {
     // Micro-expression clips show one subject filling the frame, so the largest face is the subject's.
     const cv::Mat& frame = item.at(o_.frame);
     std::string served_by;
     auto face = detect_with_chain(frame, sample, served_by);
     if (face && served_by != o_.detector) logger()->info("{}: no face by {}; {} found one", sample.id, o_.detector, served_by);
-    if (!face && o_.no_face == "nearest_frame") {
-      // The clip's neighbouring frames, nearest first, alternately after and before.
-      const int at = o_.frame == "onset" ? sample.onset : o_.frame == "apex" ? sample.apex : sample.offset;
-      for (int d = 1; !face && at >= 0 && d <= o_.search_frames; ++d)
-        for (const int f : {at + d, at - d}) {
-          const int last = sample.offset >= 0 ? sample.offset : std::numeric_limits<int>::max();
-          if (face || f < std::max(0, sample.onset) || f > last) continue;
-          cv::Mat other;
-          try {
-            other = load_frame(sample, f, frame.channels() == 1 ? ColorMode::Gray : ColorMode::Color);
-          } catch (const DataError&) {
-            continue;  // a missing neighbour is no reason to fail: the next one may do
-          }
-          if (other.size() != frame.size()) continue;
-          face = detect_with_chain(other, sample, served_by);
-          if (face) {
-            logger()->info("{}: no face in the {} frame; {} found one in frame {}", sample.id, o_.frame, served_by, f);
-            served_by += "@frame" + std::to_string(f);
-          }
-        }
+    for (const auto& policy : o_.no_face) {
+      if (face) break;
+      if (policy == "nearest_frame") nearest_frame(sample, frame, face, served_by);
+      if (policy == "whole_frame") {
+        logger()->warn("{}: no detector found a face; the whole {} frame is taken as the face box", sample.id, o_.frame);
+        face = FaceDetection{cv::Rect2f(0, 0, static_cast<float>(frame.cols), static_cast<float>(frame.rows)), 0.0};
+        served_by = "whole_frame";
+      }
+      if (policy == "skip") {
+        item.notes["face_detector"] = "none";
+        throw SkipSample(no_face_message(sample) + "; no_face: skip leaves it out");
+      }
     }
-    if (!face && o_.no_face == "whole_frame") {
-      logger()->warn("{}: no detector found a face; the whole {} frame is taken as the face box", sample.id, o_.frame);
-      face = FaceDetection{cv::Rect2f(0, 0, static_cast<float>(frame.cols), static_cast<float>(frame.rows)), 0.0};
-      served_by = "whole_frame";
-    }
-    item.notes["face_detector"] = served_by;
-    if (!face) {
-      const bool cascade = o_.detector == "haar" || o_.detector == "lbp";
-      throw SampleError(detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id, " (",
-                                       o_.detector, " detector", o_.fallback.empty() ? "" : " and fallbacks", ", ",
-                                       cascade ? detail::concat("min_neighbors ", o_.min_neighbors)
-                                               : detail::concat("min_confidence ", o_.min_confidence),
-                                       ")"));
-    }
+    item.notes["face_detector"] = face ? served_by : "none";
+    if (!face) throw SampleError(no_face_message(sample));
     item.set("face", (cv::Mat_<float>(1, 4) << face->box.x, face->box.y, face->box.width, face->box.height));
   }
 
  private:
+  std::string no_face_message(const SampleMeta& sample) const {
+    const bool cascade = o_.detector == "haar" || o_.detector == "lbp";
+    return detail::concat("no face found in the ", o_.frame, " frame of sample ", sample.id, " (", o_.detector,
+                          " detector", o_.fallback.empty() ? "" : " and fallbacks", ", ",
+                          cascade ? detail::concat("min_neighbors ", o_.min_neighbors)
+                                  : detail::concat("min_confidence ", o_.min_confidence),
+                          ")");
+  }
+
+  void nearest_frame(const SampleMeta& sample, const cv::Mat& frame, std::optional<FaceDetection>& face,
+                     std::string& served_by) const {
+    // The clip's neighbouring frames, nearest first, alternately after and before.
+    const int at = o_.frame == "onset" ? sample.onset : o_.frame == "apex" ? sample.apex : sample.offset;
+    for (int d = 1; !face && at >= 0 && d <= o_.search_frames; ++d)
+      for (const int f : {at + d, at - d}) {
+        const int last = sample.offset >= 0 ? sample.offset : std::numeric_limits<int>::max();
+        if (face || f < std::max(0, sample.onset) || f > last) continue;
+        cv::Mat other;
+        try {
+          other = load_frame(sample, f, frame.channels() == 1 ? ColorMode::Gray : ColorMode::Color);
+        } catch (const DataError&) {
+          continue;  // a missing neighbour is no reason to fail: the next one may do
+        }
+        if (other.size() != frame.size()) continue;
+        face = detect_with_chain(other, sample, served_by);
+        if (face) {
+          logger()->info("{}: no face in the {} frame; {} found one in frame {}", sample.id, o_.frame, served_by, f);
+          served_by += "@frame" + std::to_string(f);
+        }
+      }
+  }
+
   DetectFaceOptions o_;
   std::unique_ptr<FaceDetector> detector_;
   std::vector<std::pair<std::string, std::unique_ptr<FaceDetector>>> fallbacks_;
@@ -512,12 +530,31 @@ DetectFaceOptions DetectFaceOptions::from_config(const ConfigNode& node) {
   }
   o.fallback = node.get<std::vector<std::string>>("fallback", o.fallback);
   for (const auto& f : o.fallback) node.check_choice("fallback", f, {"hog_upsampled", "haar", "lbp"});
-  o.no_face = node.get_choice("no_face", o.no_face, {"fail", "whole_frame", "nearest_frame"});
-  if (o.no_face == "nearest_frame") {
+  const bool numbered = o.frame == "onset" || o.frame == "apex" || o.frame == "offset";
+  if (!node.has("no_face")) {
+    // Recorded into the resolved config, so a run says which policies it used.
+    o.no_face = node.get<std::vector<std::string>>(
+        "no_face", numbered ? std::vector<std::string>{"nearest_frame", "whole_frame"} : std::vector<std::string>{"whole_frame"});
+  } else {
+    // One policy or a list of them.
+    try {
+      o.no_face = {node.required<std::string>("no_face")};
+    } catch (const ConfigError&) {
+      o.no_face = node.required<std::vector<std::string>>("no_face");
+    }
+  }
+  MER_CHECK(!o.no_face.empty(), ConfigError, node.where("no_face"), ": '", node.key_path("no_face"), "' needs at least one policy");
+  for (std::size_t i = 0; i < o.no_face.size(); ++i) {
+    const auto& p = o.no_face[i];
+    node.check_choice("no_face", p, {"nearest_frame", "whole_frame", "skip", "fail"});
+    MER_CHECK(i + 1 == o.no_face.size() || (p != "skip" && p != "fail" && p != "whole_frame"), ConfigError,
+              node.where("no_face"), ": '", node.key_path("no_face"), "': ", p, " ends the list (nothing after it is tried)");
+  }
+  if (std::find(o.no_face.begin(), o.no_face.end(), "nearest_frame") != o.no_face.end()) {
     o.search_frames = node.get("search_frames", o.search_frames);
     MER_CHECK(o.search_frames >= 1 && o.search_frames <= 1000, ConfigError, node.where("search_frames"), ": '",
               node.key_path("search_frames"), "' must be in 1..1000, got ", o.search_frames);
-    MER_CHECK(o.frame == "onset" || o.frame == "apex" || o.frame == "offset", ConfigError, node.where("no_face"), ": ",
+    MER_CHECK(numbered, ConfigError, node.where("no_face"), ": ",
               "no_face: nearest_frame needs frame: onset, apex or offset (a frame with a number in the clip), got '", o.frame, "'");
   }
   if (o.detector == "mmod") {

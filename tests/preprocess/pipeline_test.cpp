@@ -23,7 +23,7 @@ const char* kPipelineYaml = R"(preprocess:
   outputs: [flow, strain]
   stages:
     - {type: frames, frames: [onset, apex]}
-    - {type: detect_face}
+    - {type: detect_face, no_face: fail}
     - {type: landmarks, model: "%MODEL%"}
     - {type: align, size: 128}
     - {type: flow, algorithm: tvl1}
@@ -242,6 +242,33 @@ TEST(Pipeline, FacelessSampleIsSkippedOrFatalAsConfigured) {
     EXPECT_NE(what.find("while preprocessing sample test/noise in stage detect_face"), std::string::npos) << what;
     EXPECT_EQ(what.find("while while"), std::string::npos) << what;  // one sentence, not a stutter
   }
+}
+
+// The no_face policies at the pipeline's level: by default a faceless sample is kept with the whole frame
+// as its face and the record says so; `no_face: skip` leaves it out even under on_error: fail.
+TEST(Pipeline, NoFacePolicyKeepsOrSkipsTheSample) {
+  test::TempDir dir;
+  const std::vector<SampleMeta> samples = {face_sample(dir.path(), "audrey", "audrey.jpg"),
+                                           faceless_sample(dir.path(), "noise")};
+  const auto with_policy = [](const std::string& policy) {
+    auto y = pipeline_yaml("fail");
+    y.replace(y.find("no_face: fail"), 13, policy);
+    return build(y);
+  };
+  const FeatureSet kept = with_policy("fallback: []").run(samples, context(2));  // the default policy
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_TRUE(kept.skipped.empty());
+  EXPECT_EQ(kept.notes[0].at("face_detector"), "hog");
+  // The noise has no numbered neighbour with a face (onset and apex are both noise), so whole_frame served.
+  EXPECT_EQ(kept.notes[1].at("face_detector"), "whole_frame");
+
+  const FeatureSet skipped = with_policy("fallback: [], no_face: skip").run(samples, context(2));
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped.samples[0].id, "test/audrey");
+  ASSERT_EQ(skipped.skipped.size(), 1u);
+  EXPECT_EQ(skipped.skipped[0].sample_id, "test/noise");
+  EXPECT_EQ(skipped.skipped[0].stage, "detect_face");
+  EXPECT_NE(skipped.skipped[0].reason.find("no_face: skip"), std::string::npos) << skipped.skipped[0].reason;
 }
 
 TEST(Pipeline, MissingFrameFileIsNamed) {

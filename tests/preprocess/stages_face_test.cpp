@@ -103,7 +103,7 @@ TEST(DetectFaceStage, FallbacksFindWhatTheFirstDetectorMisses) {
   };
   Item strict;
   strict.set("onset", audrey());
-  EXPECT_THROW(build("{type: detect_face, min_confidence: 10, fallback: []}")->apply(sample(), strict), SampleError);
+  EXPECT_THROW(build("{type: detect_face, min_confidence: 10, fallback: [], no_face: fail}")->apply(sample(), strict), SampleError);
   Item rescued;
   rescued.set("onset", audrey());
   build("{type: detect_face, min_confidence: 10}")->apply(sample(), rescued);
@@ -137,7 +137,7 @@ TEST(DetectFaceStage, NearestFrameTakesTheBoxFromANeighbouringFrame) {
   s.onset = 10, s.apex = 11, s.offset = 11;
   Item item;
   item.set("onset", noise);
-  EXPECT_THROW(build("{type: detect_face, fallback: []}")->apply(s, item), SampleError);
+  EXPECT_THROW(build("{type: detect_face, fallback: [], no_face: fail}")->apply(s, item), SampleError);
   build("{type: detect_face, fallback: [], no_face: nearest_frame, search_frames: 2}")->apply(s, item);
   Item direct;
   direct.set("onset", grey);
@@ -146,6 +146,51 @@ TEST(DetectFaceStage, NearestFrameTakesTheBoxFromANeighbouringFrame) {
   EXPECT_EQ(item.notes.at("face_detector"), "hog@frame11");
   EXPECT_EQ(direct.notes.at("face_detector"), "hog");
   EXPECT_NE(error_of("{type: detect_face, frame: aligned, no_face: nearest_frame}").find("onset, apex or offset"), std::string::npos);
+  // The default policy list tries the neighbours first, as nearest_frame alone does.
+  Item by_default;
+  by_default.set("onset", noise);
+  build("{type: detect_face, fallback: []}")->apply(s, by_default);
+  EXPECT_EQ(by_default.notes.at("face_detector"), "hog@frame11");
+}
+
+// The policies in order: nothing in the neighbours either, so whole_frame, skip or fail decides; skip and
+// fail end a list.
+TEST(DetectFaceStage, NoFacePoliciesApplyInOrder) {
+  test::TempDir dir;
+  cv::Mat noise(240, 320, CV_8UC1);
+  cv::RNG rng(9);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
+  for (const int f : {10, 11, 12}) cv::imwrite((dir.path() / ("img" + std::to_string(f) + ".png")).string(), noise);
+  SampleMeta s = sample();
+  s.clip_dir = dir.path();
+  s.frame_pattern = "img{}.png";
+  s.onset = 10, s.apex = 11, s.offset = 12;
+  const auto run = [&](const std::string& yaml) {
+    Item item;
+    item.set("onset", noise);
+    build(yaml)->apply(s, item);
+    return item;
+  };
+  const Item kept = run("{type: detect_face, fallback: []}");
+  EXPECT_EQ(kept.notes.at("face_detector"), "whole_frame");
+  EXPECT_EQ(kept.at("face").at<float>(2), 320.f);
+  try {
+    run("{type: detect_face, fallback: [], no_face: [nearest_frame, skip]}");
+    FAIL() << "no_face: skip did not skip";
+  } catch (const SkipSample& e) {
+    EXPECT_NE(std::string(e.what()).find("no_face: skip"), std::string::npos) << e.what();
+  }
+  try {
+    run("{type: detect_face, fallback: [], no_face: [fail]}");
+    FAIL() << "no_face: fail did not fail";
+  } catch (const SkipSample&) {
+    FAIL() << "no_face: fail skipped";
+  } catch (const SampleError& e) {
+    EXPECT_NE(std::string(e.what()).find("no face found in the onset frame"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(error_of("{type: detect_face, no_face: [skip, whole_frame]}").find("skip ends the list"), std::string::npos);
+  EXPECT_NE(error_of("{type: detect_face, no_face: [nearest, fail]}").find("nearest_frame"), std::string::npos);
+  EXPECT_NE(error_of("{type: detect_face, no_face: []}").find("at least one"), std::string::npos);
 }
 
 TEST(DetectFaceStage, NoFaceIsASampleErrorNamingTheDetector) {
@@ -156,7 +201,7 @@ TEST(DetectFaceStage, NoFaceIsASampleErrorNamingTheDetector) {
     Item item;
     item.set("onset", noise);
     try {
-      build(std::string("{type: detect_face, detector: ") + detector + "}")->apply(sample(), item);
+      build(std::string("{type: detect_face, no_face: fail, detector: ") + detector + "}")->apply(sample(), item);
       ADD_FAILURE() << detector << ": expected SampleError";
     } catch (const SampleError& e) {
       EXPECT_NE(std::string(e.what()).find(detector), std::string::npos) << e.what();

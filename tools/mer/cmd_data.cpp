@@ -70,6 +70,8 @@ void check_faces(const DataArgs& args, bool json, const std::string& progress_st
       try {
         for (auto it = stages.begin(); it != std::next(face_stage); ++it) (*it)->apply(samples[i], item);
         served[i] = item.notes.count("face_detector") ? item.notes.at("face_detector") : "?";
+      } catch (const SkipSample& e) {
+        served[i] = std::string("skipped: ") + e.what();  // what no_face: skip asks for; not a failure
       } catch (const Error& e) {
         served[i] = std::string("none: ") + e.what();
       }
@@ -85,7 +87,10 @@ void check_faces(const DataArgs& args, bool json, const std::string& progress_st
   for (const auto& node : setup.config.root().child("preprocess").items("stages"))
     if (node.get<std::string>("type", "") == "detect_face") primary = node.get<std::string>("detector", "hog");
   std::map<std::string, int> counts;
-  for (const auto& s : served) ++counts[s.rfind("none:", 0) == 0 ? "none" : s.substr(0, s.find('@')) + (s.find('@') == std::string::npos ? "" : " (nearest frame)")];
+  for (const auto& s : served)
+    ++counts[s.rfind("none:", 0) == 0      ? "none"
+             : s.rfind("skipped:", 0) == 0 ? "skipped (no_face: skip)"
+                                           : s.substr(0, s.find('@')) + (s.find('@') == std::string::npos ? "" : " (nearest frame)")];
   if (json) {
     nlohmann::json j;
     for (const auto& [k, v] : counts) j["counts"][k] = v;

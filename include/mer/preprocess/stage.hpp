@@ -66,6 +66,13 @@ class SampleError : public DataError {
   using DataError::DataError;
 };
 
+/// A sample that a stage's own policy leaves out (detect_face's `no_face: skip`): recorded as a skip
+/// whatever `on_error` says, because the user asked for exactly that.
+class SkipSample : public SampleError {
+ public:
+  using SampleError::SampleError;
+};
+
 class Stage {
  public:
   virtual ~Stage() = default;

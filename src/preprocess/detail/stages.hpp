@@ -68,12 +68,15 @@ struct DetectFaceOptions {
   /// Tried in order when `detector` finds no face: hog_upsampled (HOG on the frame upsampled twice), haar,
   /// lbp (OpenCV's stock frontal cascades with their defaults). Which one served is logged per sample.
   std::vector<std::string> fallback = {"hog_upsampled", "haar", "lbp"};
-  /// When no detector finds a face: fail (a per-sample error, then preprocess.on_error decides),
-  /// whole_frame (the frame is taken as the face box: right for tightly cropped frames, logged), or
+  /// When no detector finds a face, these policies are tried in order (a single name is a list of one):
   /// nearest_frame (the same detectors on the clip's neighbouring frames, nearest first, up to
   /// `search_frames` away within onset..offset; the box found there is used: the head barely moves within a
-  /// micro-expression clip; then fail).
-  std::string no_face = "fail";
+  /// micro-expression clip), whole_frame (the frame is taken as the face box: right for tightly cropped
+  /// frames, logged), skip (the sample is left out and listed in skipped.csv, whatever preprocess.on_error
+  /// says) or fail (a per-sample error, then preprocess.on_error decides). skip and fail end the list.
+  /// The default keeps every listed sample (MEGC2019 allows no sample to be dropped) and records how:
+  /// [nearest_frame, whole_frame] when `frame` has a number in the clip, else [whole_frame].
+  std::vector<std::string> no_face;
   int search_frames = 5;
   static DetectFaceOptions from_config(const ConfigNode& node);
 };
