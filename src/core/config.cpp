@@ -131,7 +131,11 @@ YAML::Node parse_file(const fs::path& file) {
 // Loads a file and its bases into (doc, origins); `chain` catches cycles.
 YAML::Node load_composed(const fs::path& file, std::map<std::string, std::string>& origin,
                          std::vector<fs::path>& chain) {
-  const auto canon = fs::weakly_canonical(file);
+  // The error_code forms throughout: a name the file system refuses (too long, say) is "not found" rather
+  // than a std::filesystem_error (found by fuzzing).
+  std::error_code ec;
+  auto canon = fs::weakly_canonical(file, ec);
+  if (ec) canon = file.lexically_normal();
   if (std::find(chain.begin(), chain.end(), canon) != chain.end())
     throw ConfigError(detail::concat(file.string(), ": base files form a cycle"));
   chain.push_back(canon);
@@ -153,10 +157,10 @@ YAML::Node load_composed(const fs::path& file, std::map<std::string, std::string
     else throw ConfigError(detail::concat(file.string(), ":", bases.Mark().line + 1, ": 'base' must be a file or a list of files"));
     for (const auto& name : names) {
       const fs::path base_file = file.parent_path() / name;
-      if (!fs::exists(base_file))
+      if (!fs::exists(base_file, ec))
         throw ConfigError(detail::concat(file.string(), ":", bases.Mark().line + 1, ": base file '", name,
                                          "' not found (looked for ", base_file.string(), ")"));
-      if (fs::is_directory(base_file))
+      if (fs::is_directory(base_file, ec))
         throw ConfigError(detail::concat(file.string(), ":", bases.Mark().line + 1, ": base '", name,
                                          "' is a folder, not a YAML file"));
       doc = merge(doc, load_composed(base_file, origin, chain));
@@ -287,7 +291,8 @@ Config Config::load(const fs::path& file, const std::vector<std::string>& overri
   Config c;
   c.state_ = std::make_shared<ConfigState>();
   c.state_->file = file;
-  if (!fs::exists(file)) throw ConfigError(detail::concat("config file '", file.string(), "' does not exist"));
+  std::error_code ec;
+  if (!fs::exists(file, ec)) throw ConfigError(detail::concat("config file '", file.string(), "' does not exist"));
   std::vector<fs::path> chain;
   c.state_->doc = load_composed(file, c.state_->origin, chain);
   for (const auto& o : overrides) apply_override(*c.state_, o);

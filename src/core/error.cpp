@@ -5,6 +5,10 @@ namespace mer {
 Error::Error(std::string message) : message_(std::move(message)) { rebuild(); }
 
 void Error::add_context(const std::string& what) {
+  // An outer context that an inner one already says ("preprocessing" around "preprocessing sample x")
+  // would only make the sentence stutter.
+  for (const auto& c : context_)
+    if (c.rfind(what, 0) == 0) return;
   context_.push_back(what);
   rebuild();
 }

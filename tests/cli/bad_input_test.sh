@@ -8,9 +8,10 @@ src=$2
 # shellcheck source=common.sh
 source "$src/tests/cli/common.sh"
 
-no_partial_files() {  # no temporary files and no results in any run folder
-  if find "$tmp/runs" -name '.tmp-*' 2>/dev/null | grep -q .; then fail "$1: temporary files left"; fi
-  if find "$tmp/runs" -name metrics.json 2>/dev/null | grep -q .; then fail "$1: metrics.json of a failed run"; fi
+no_partial_files() {  # <case> [run folder]: no temporary files and no results in the run folder(s)
+  local runs=${2:-$tmp/runs}
+  if find "$runs" -name '.tmp-*' 2>/dev/null | grep -q .; then fail "$1: temporary files left"; fi
+  if find "$runs" -name metrics.json 2>/dev/null | grep -q .; then fail "$1: metrics.json of a failed run"; fi
 }
 
 data=$tmp/CASME2
@@ -176,6 +177,29 @@ grep -qE '^  hog +12$' "$tmp/out" && pass "every real face found by HOG" || fail
 expect "data stats" 0 "class_by_subject.png" -- "$mer" data stats --config "$cfg" --out "$tmp/stats"
 [ -s "$tmp/stats/class_by_subject.png" ] && grep -q '^total,.*,12$' "$tmp/stats/class_by_subject.csv" \
   && pass "data stats files" || fail "data stats: $(cat "$tmp/stats/class_by_subject.csv" 2>&1)"
+
+# An output disk that is read-only or full. Root ignores permission bits, so the read-only case runs mer
+# without the capabilities that let it (setpriv, util-linux); a full disk is stood in for by a file-size
+# limit (ulimit -f 4, i.e. 4 KiB), which fails the first larger write as a full disk would (EFBIG instead of
+# ENOSPC; SIGXFSZ ignored so that the write returns the error). Each: exit 4 naming the path, nothing
+# half-written, and the same command with room to write then finishes the run.
+mkdir -p "$tmp/ro_runs" && chmod 555 "$tmp/ro_runs"
+if command -v setpriv >/dev/null; then
+  expect "read-only runs folder" 4 "cannot create run folder '$tmp/ro_runs/" -- \
+    setpriv --bounding-set=-dac_override,-dac_read_search "$mer" train --config "$cfg" --set runtime.runs_dir="$tmp/ro_runs"
+  [ -z "$(ls -A "$tmp/ro_runs")" ] && pass "read-only: nothing written" || fail "read-only folder got $(ls -A "$tmp/ro_runs")"
+else
+  echo "skipped: read-only output case (no setpriv)"
+fi
+rm -rf "$tmp/cache_full"
+expect "full disk" 4 "disk full or not writable" -- bash -c "trap '' XFSZ; ulimit -f 4; exec '$mer' train --config '$cfg' \
+  --run-dir '$tmp/runs/full' --set runtime.cache_dir='$tmp/cache_full'"
+grep -q "(while preprocessing) " "$tmp/err" && fail "full disk: the context stutters: $(cat "$tmp/err")" || pass "full disk: one sentence"
+no_partial_files "full disk" "$tmp/runs/full"
+if find "$tmp/cache_full" -name '.tmp-*' | grep -q .; then fail "full disk: temporary cache files left"; else pass "full disk: no temporary cache files"; fi
+expect "full disk, then room again" 0 "UF1" -- "$mer" train --config "$cfg" --run-dir "$tmp/runs/full" --set runtime.cache_dir="$tmp/cache_full"
+cmp -s "$tmp/predictions.before" "$tmp/runs/full/predictions.csv" && pass "full disk: the resumed run equals an untroubled one" \
+  || fail "full disk: the resumed run's predictions differ"
 
 # Every experiment config validates all but its dataset section before the dataset is read; with nothing
 # under MER_DATA_ROOT the dataset then fails, naming the missing folder (exit 3, not a config error).

@@ -109,6 +109,11 @@ TEST(Config, BaseOrConfigThatIsAFolder) {
   EXPECT_NE(msg.find("exp.yaml:1: base '.' is a folder"), std::string::npos) << msg;
   msg = error_of([&] { Config::load(dir.path()); });
   EXPECT_NE(msg.find("is a folder"), std::string::npos) << msg;
+  // A name longer than the file system allows escaped as std::filesystem_error (also found by fuzzing).
+  write_file_atomic(dir / "long.yaml", "base: " + std::string(5000, 'a') + ".yaml\n");
+  msg = error_of([&] { Config::load(dir / "long.yaml"); });
+  EXPECT_NE(msg.find("long.yaml:1: base file"), std::string::npos) << msg.substr(0, 200);
+  EXPECT_NE(msg.find("not found"), std::string::npos) << msg.substr(0, 200);
 }
 
 TEST(Config, InvalidYamlNamesLine) {
