@@ -22,6 +22,24 @@ QuirkPolicies QuirkPolicies::from_config(const ConfigNode& node, const std::stri
   return p;
 }
 
+namespace {
+const std::vector<std::string> kMissingFrames = {"fail", "skip"};
+}  // namespace
+
+AdapterOptions AdapterOptions::from_config(const ConfigNode& node) {
+  AdapterOptions o;
+  o.check_frames = node.get<bool>("check_frames", o.check_frames);
+  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
+  o.policies = QuirkPolicies::from_config(node);
+  o.labels = LabelMap::from_config(node.child("labels"));
+  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  return o;
+}
+
+void AdapterOptions::check(const std::string& dataset) const {
+  detail::check_choice(dataset, "missing_frames", missing_frames, kMissingFrames);
+}
+
 bool apply_apex_policies(const QuirkPolicies& p, SampleMeta& s, const std::string& where, std::string& skip_reason) {
   if (s.onset < 0 || s.offset < 0 || s.onset > s.offset)
     throw DataError(detail::concat(where, ": sample ", s.id, " has onset ", s.onset, " and offset ", s.offset,
@@ -59,16 +77,15 @@ bool AnnotatedDataset::add(SampleMeta s) {
   return true;
 }
 
-void AnnotatedDataset::admit(SampleMeta s, const QuirkPolicies& policies, const std::string& where, bool check_frames,
-                             const std::string& missing_frames,
+void AnnotatedDataset::admit(SampleMeta s, const AdapterOptions& options, const std::string& where,
                              const std::function<bool(SampleMeta&, std::string&)>& extra) {
   if (!labels_.classify(s.emotion, s.action_units)) {
     add(std::move(s));  // recorded as excluded by the label map
     return;
   }
   std::string skip;
-  const bool kept = (!extra || extra(s, skip)) && apply_apex_policies(policies, s, where, skip) &&
-                    (!check_frames || detail::check_key_frames(s, where, missing_frames, skip));
+  const bool kept = (!extra || extra(s, skip)) && apply_apex_policies(options.policies, s, where, skip) &&
+                    (!options.check_frames || detail::check_key_frames(s, where, options.missing_frames, skip));
   if (kept) add(std::move(s));
   else exclude(s.id, "dataset", skip);
 }

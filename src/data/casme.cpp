@@ -10,7 +10,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kVariants = {"cropped", "raw"};
-const std::vector<std::string> kMissingFrames = {"fail", "skip"};
 constexpr double kFps = 60;
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
@@ -38,31 +37,32 @@ CasmeOptions CasmeOptions::from_config(const ConfigNode& node) {
     throw ConfigError(node.where("raw_frame_pattern") + ": '" + node.key_path("raw_frame_pattern") +
                       "' needs a frame placeholder {} or {:0N} (and may use {clip}), got '" + o.raw_frame_pattern +
                       "'");
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
-  o.policies = QuirkPolicies::from_config(node);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
 CasmeDataset::CasmeDataset(CasmeOptions options)
-    : AnnotatedDataset("casme", options.labels), options_(std::move(options)) {
+    : AnnotatedDataset("casme", options.common.labels), options_(std::move(options)) {
   detail::check_choice("casme", "variant", options_.variant, kVariants);
-  detail::check_choice("casme", "missing_frames", options_.missing_frames, kMissingFrames);
+  options_.common.check("casme");
   MER_CHECK(has_frame_placeholder(options_.raw_frame_pattern), ValueError,
             "casme: raw_frame_pattern needs a frame placeholder {} or {:0N}, got '", options_.raw_frame_pattern, "'");
 
   const fs::path& root = options_.root;
   detail::require_folder("casme", "root", root, "the CASME folder holding Cropped/ or CASME_raw_selected/");
-  const fs::path table_path = detail::resolve_path(root, options_.table);
-  detail::require_file("casme", "coding table", table_path,
-                       "the CASME coding sheet (dataset.table: .csv or .xlsx, relative to root)");
+  const fs::path table_path = detail::find_table("casme", detail::resolve_path(root, options_.table),
+                                                 "the CASME coding sheet (dataset.table: .csv or .xlsx, relative to root)");
   const bool raw = options_.variant == "raw";
-  const fs::path frames_root = root / (raw ? "CASME_raw_selected" : "Cropped");
-  detail::require_folder("casme", "frame folder", frames_root,
-                         raw ? "CASME_raw_selected/subNN/<Filename>/ under the root (variant: raw)"
-                             : "Cropped/subNN/<Filename>/reg_<Filename>-<frame>.jpg under the root (variant: cropped)");
+  // The documented place, then the common unpackings: the folder nested once more (a zip of the folder
+  // unpacked into one of the same name), Off-TANet's name for the cropped copy (DATASETS.md §5), or the
+  // subject folders directly in the root.
+  const std::string tree = raw ? "CASME_raw_selected" : "Cropped";
+  std::vector<fs::path> places = {root / tree, root / tree / tree};
+  if (!raw) places.push_back(root / "casme1_cropped");
+  places.push_back(root);
+  const fs::path frames_root = detail::find_frame_tree(
+      "casme", places, detail::is_casme_subject,
+      raw ? "subNN/<Filename>/ (variant: raw)" : "subNN/<Filename>/reg_<Filename>-<frame>.jpg (variant: cropped)");
 
   TableOptions table_options;
   table_options.header_with = {"Subject", "Filename", "OnsetF", "OffsetF"};
@@ -102,9 +102,9 @@ CasmeDataset::CasmeDataset(CasmeOptions options)
                                           s.apex >= 0 ? " " + std::to_string(s.apex) : std::string(" (blank)")));
       }
     }
-    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames);
+    admit(std::move(s), options_.common, where);
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

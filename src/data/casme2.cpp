@@ -61,10 +61,7 @@ Casme2Options Casme2Options::from_config(const ConfigNode& node) {
   check_config(node, "variant", o.variant, kVariants);
   o.label_column = node.get<std::string>("label_column", o.label_column);
   check_config(node, "label_column", o.label_column, kLabelColumns);
-  o.quirks = QuirkPolicies::from_config(node);
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
@@ -122,16 +119,17 @@ std::vector<Casme2Row> read_casme2_table(const fs::path& file, const std::string
 }
 
 Casme2Dataset::Casme2Dataset(Casme2Options options)
-    : AnnotatedDataset("casme2", options.labels), options_(std::move(options)) {
+    : AnnotatedDataset("casme2", options.common.labels), options_(std::move(options)) {
   MER_CHECK(one_of(options_.variant, kVariants), ValueError, "CASME II variant must be ", list_of(kVariants),
             ", got '", options_.variant, "'");
   MER_CHECK(one_of(options_.label_column, kLabelColumns), ValueError, "CASME II label_column must be ",
             list_of(kLabelColumns), ", got '", options_.label_column, "'");
-  MER_CHECK(one_of(options_.quirks.missing_apex, kMissingApex), ValueError, "CASME II missing_apex must be ",
-            list_of(kMissingApex), ", got '", options_.quirks.missing_apex, "'");
-  MER_CHECK(one_of(options_.quirks.apex_out_of_range, kApexOutOfRange), ValueError,
+  options_.common.check("casme2");
+  MER_CHECK(one_of(options_.common.policies.missing_apex, kMissingApex), ValueError, "CASME II missing_apex must be ",
+            list_of(kMissingApex), ", got '", options_.common.policies.missing_apex, "'");
+  MER_CHECK(one_of(options_.common.policies.apex_out_of_range, kApexOutOfRange), ValueError,
             "CASME II apex_out_of_range must be ", list_of(kApexOutOfRange), ", got '",
-            options_.quirks.apex_out_of_range, "'");
+            options_.common.policies.apex_out_of_range, "'");
   const fs::path& root = options_.root;
   if (root.empty() || !fs::is_directory(root))
     throw DataError("CASME II root '" + root.string() +
@@ -145,7 +143,7 @@ Casme2Dataset::Casme2Dataset(Casme2Options options)
   const std::string tree = raw ? "CASME2_RAW_selected" : "Cropped";
   const fs::path frames_root = detail::find_frame_tree(
       "casme2", {root / tree, root / tree / tree, root},
-      [](const std::string& n) { return n.size() > 3 && n.rfind("sub", 0) == 0 && std::all_of(n.begin() + 3, n.end(), ::isdigit); },
+      detail::is_casme_subject,
       std::string(raw ? "subNN/<clip>/img<N>.jpg" : "subNN/<clip>/reg_img<N>.jpg") + " (variant: " + options_.variant + ")");
 
   const auto rows = read_casme2_table(table, options_.sheet);
@@ -188,7 +186,7 @@ Casme2Dataset::Casme2Dataset(Casme2Options options)
     const bool missing = row.apex < 0;
     std::string skip_reason;
     const std::string apex_where = missing ? row.where + " (ApexFrame '" + row.apex_cell + "')" : row.where;
-    if (!apply_apex_policies(options_.quirks, s, apex_where, skip_reason)) {
+    if (!apply_apex_policies(options_.common.policies, s, apex_where, skip_reason)) {
       exclude(id, "dataset",
               detail::concat(missing ? "ApexFrame '" + row.apex_cell + "': " : std::string(), skip_reason, " (",
                              missing ? "missing_apex" : "apex_out_of_range", ": skip)"));
@@ -201,23 +199,14 @@ Casme2Dataset::Casme2Dataset(Casme2Options options)
     if (!missing && row.apex == row.offset)
       s.quirks.push_back(detail::concat("apex equals offset (", row.apex, ")"));
 
-    if (!fs::is_directory(s.clip_dir))
-      throw DataError(row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + id +
-                      " does not exist; expected the clip's frames there");
-    if (options_.check_frames) {
-      const std::pair<const char*, int> needed[] = {{"OnsetFrame", s.onset}, {"ApexFrame", s.apex},
-                                                   {"OffsetFrame", s.offset}};
-      for (const auto& [column, frame] : needed) {
-        if (frame < 0) continue;  // apex left to be estimated from the frames
-        const auto path = s.frame_path(frame);
-        if (!fs::is_regular_file(path))
-          throw DataError(detail::concat(row.where, ": frame file '", path.string(), "' of sample ", id,
-                                         " does not exist; expected it for ", column, " ", frame));
-      }
+    if (!detail::check_clip_frames(s, row.where, id, {{"OnsetFrame", s.onset}, {"ApexFrame", s.apex}, {"OffsetFrame", s.offset}},
+                                   options_.common.check_frames, options_.common.missing_frames, skip_reason)) {
+      exclude(id, "dataset", skip_reason);
+      continue;
     }
     add(std::move(s));
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

@@ -16,7 +16,6 @@ const std::vector<std::string> kFilenameCase = {"lower", "keep"};
 const std::vector<std::string> kInvalidOnset = {"skip", "fail"};
 const std::vector<std::string> kMissingOffset = {"apex", "skip", "fail"};
 const std::vector<std::string> kLongClip = {"skip", "fail"};
-const std::vector<std::string> kMissingFrames = {"fail", "skip"};
 constexpr double kFps = 30;
 
 std::string lower(std::string s) {
@@ -39,31 +38,36 @@ Casme3Options Casme3Options::from_config(const ConfigNode& node) {
     throw ConfigError(detail::concat(node.where("max_clip_frames"), ": '", node.key_path("max_clip_frames"),
                                      "' must be >= 0 (0 = no limit), got ", o.max_clip_frames));
   o.long_clip = node.get_choice("long_clip", o.long_clip, kLongClip);
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
-  o.policies = QuirkPolicies::from_config(node);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
 Casme3Dataset::Casme3Dataset(Casme3Options options)
-    : AnnotatedDataset("casme3", options.labels), options_(std::move(options)) {
+    : AnnotatedDataset("casme3", options.common.labels), options_(std::move(options)) {
   const std::string ds = "casme3";
   detail::check_choice(ds, "filename_case", options_.filename_case, kFilenameCase);
   detail::check_choice(ds, "invalid_onset", options_.invalid_onset, kInvalidOnset);
   detail::check_choice(ds, "missing_offset", options_.missing_offset, kMissingOffset);
   detail::check_choice(ds, "long_clip", options_.long_clip, kLongClip);
-  detail::check_choice(ds, "missing_frames", options_.missing_frames, kMissingFrames);
+  options_.common.check(ds);
   MER_CHECK(options_.max_clip_frames >= 0, ValueError, "casme3: max_clip_frames must be >= 0, got ",
             options_.max_clip_frames);
 
   const fs::path& root = options_.root;
   detail::require_folder(ds, "root", root, "the Part A folder holding spNO.<n>/<task>/color/<frame>.jpg");
-  const fs::path table_path = detail::resolve_path(root, options_.table);
-  detail::require_file(ds, "label table", table_path,
-                       "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx or a CSV export of its sheet 'label' "
-                       "(dataset.table, relative to root)");
+  const fs::path table_path = detail::find_table(ds, detail::resolve_path(root, options_.table),
+                                                 "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx or a CSV export of its "
+                                                 "sheet 'label' (dataset.table, relative to root)");
+  // The documented place is the root itself; then the common unpackings: the root's folder nested once
+  // more (part_A/part_A/, a zip unpacked into a folder of its name) and MEB's folder name ME_A/.
+  const fs::path root_name = root.filename().empty() ? root.parent_path().filename() : root.filename();
+  const fs::path frames_root = detail::find_frame_tree(
+      ds, {root, root / root_name, root / "ME_A"},
+      [](const std::string& n) {
+        return n.size() > 5 && n.compare(0, 5, "spNO.") == 0 &&
+               std::all_of(n.begin() + 5, n.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+      },
+      "spNO.<n>/<task>/color/<frame>.jpg");
 
   TableOptions table_options;
   table_options.sheet = options_.sheet;
@@ -93,7 +97,7 @@ Casme3Dataset::Casme3Dataset(Casme3Options options)
     s.action_units = trim(table.rows[r][c_aus]);
     const std::string emotion = detail::required_cell(table, r, c_emotion, "emotion", "an emotion such as 'disgust'");
     s.emotion = lower(emotion);
-    s.clip_dir = root / s.subject / folder / "color";
+    s.clip_dir = frames_root / s.subject / folder / "color";
     s.frame_pattern = "{}.jpg";
     s.fps = kFps;
     s.source = table_path.filename().string() + where.substr(table_path.string().size());
@@ -125,9 +129,9 @@ Casme3Dataset::Casme3Dataset(Casme3Options options)
       }
       return kept;
     };
-    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames, checks);
+    admit(std::move(s), options_.common, where, checks);
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

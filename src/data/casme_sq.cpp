@@ -18,7 +18,6 @@ namespace {
 const std::vector<std::string> kVariants = {"raw", "cropped"};
 const std::vector<std::string> kTypes = {"micro", "macro", "both"};
 const std::vector<std::string> kMissingOffset = {"apex", "skip", "fail"};
-const std::vector<std::string> kMissingFrames = {"fail", "skip"};
 constexpr double kFps = 30;
 
 bool all_digits(const std::string& s) {
@@ -160,33 +159,36 @@ CasmeSqOptions CasmeSqOptions::from_config(const ConfigNode& node) {
                       "' needs a frame placeholder {} or {:0N}, got '" + o.frame_pattern + "'");
   o.expression_type = node.get_choice("expression_type", o.expression_type, kTypes);
   o.missing_offset = node.get_choice("missing_offset", o.missing_offset, kMissingOffset);
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
-  o.policies = QuirkPolicies::from_config(node);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
 CasmeSqDataset::CasmeSqDataset(CasmeSqOptions options)
-    : AnnotatedDataset("casme_sq", options.labels), options_(std::move(options)) {
+    : AnnotatedDataset("casme_sq", options.common.labels), options_(std::move(options)) {
   const std::string ds = "casme_sq";
   detail::check_choice(ds, "variant", options_.variant, kVariants);
   detail::check_choice(ds, "expression_type", options_.expression_type, kTypes);
   detail::check_choice(ds, "missing_offset", options_.missing_offset, kMissingOffset);
-  detail::check_choice(ds, "missing_frames", options_.missing_frames, kMissingFrames);
+  options_.common.check(ds);
   MER_CHECK(options_.subject_codes.empty() == options_.video_codes.empty(), ValueError,
             "casme_sq: subject_codes and video_codes are given together or not at all");
 
   const fs::path& root = options_.root;
   detail::require_folder(ds, "root", root, "the CAS(ME)^2 folder holding rawpic/ (or cropped/) and the code sheet");
-  const fs::path table_path = detail::resolve_path(root, options_.table);
-  detail::require_file(ds, "code sheet", table_path,
-                       "CAS(ME)^2code_final.xlsx or a CSV export of its first sheet (dataset.table, relative to root)");
-  const fs::path frames_root = root / (options_.variant == "raw" ? "rawpic" : "cropped");
-  detail::require_folder(ds, "frame folder", frames_root,
-                         "<frame folder>/s<code>/<code>_<video code><name>/img<N>.jpg under the root (variant: " +
-                             options_.variant + ")");
+  const fs::path table_path =
+      detail::find_table(ds, detail::resolve_path(root, options_.table),
+                         "CAS(ME)^2code_final.xlsx or a CSV export of its first sheet (dataset.table, relative to root)");
+  // The documented place, then the common unpackings: the folder nested once more (a zip of the folder
+  // unpacked into one of the same name), Off-TANet's name for the cropped copy (DATASETS.md §6), or the
+  // subject folders directly in the root.
+  const bool raw = options_.variant == "raw";
+  const std::string tree = raw ? "rawpic" : "cropped";
+  std::vector<fs::path> places = {root / tree, root / tree / tree};
+  if (!raw) places.push_back(root / "casme^2_cropped");
+  places.push_back(root);
+  const fs::path frames_root = detail::find_frame_tree(
+      ds, places, [](const std::string& n) { return n.size() > 1 && n[0] == 's' && all_digits(n.substr(1)); },
+      "s<code>/<code>_<video code><name>/img<N>.jpg (variant: " + options_.variant + ")");
 
   std::optional<Naming> naming;
   std::string naming_source, no_naming = "no naming rules were given (set dataset.subject_codes and "
@@ -309,34 +311,25 @@ CasmeSqDataset::CasmeSqDataset(CasmeSqOptions options)
     }
     if (!video_folder.empty()) s.clip_dir = subject_dir / video_folder;
 
-    if (!labels().classify(s.emotion, s.action_units)) {
-      add(std::move(s));
-      continue;
-    }
-    std::string skip;
-    if (video_folder.empty()) {
-      // Named by the rules but not on disk: as good as a missing frame folder.
-      const std::string problem = "no video folder '" + subject_digits + "_" + video_code_of_row + "<name>' in '" +
-                                  subject_dir.string() + "'";
-      if (options_.missing_frames == "fail")
-        throw DataError(row.where + ": sample " + s.id + ": " + problem +
-                        " (missing_frames: fail; use skip to leave such samples out, listed)");
-      exclude(s.id, "dataset", problem + " (missing_frames: skip)");
-      continue;
-    }
-    const bool kept = (s.offset != 0 || detail::apply_missing_offset(options_.missing_offset, s, row.where, skip)) &&
-                      apply_apex_policies(options_.policies, s, row.where, skip) &&
-                      (!options_.check_frames || detail::check_key_frames(s, row.where, options_.missing_frames, skip));
-    if (!kept) {
-      exclude(s.id, "dataset", skip);
-      continue;
-    }
-    add(std::move(s));
+    // Dataset-specific checks first: the video folder, then the offset; then the common ones.
+    const auto checks = [&](SampleMeta& s, std::string& skip) {
+      if (video_folder.empty()) {
+        // Named by the rules but not on disk: as good as a missing frame folder.
+        const std::string problem = "no video folder '" + subject_digits + "_" + video_code_of_row + "<name>' in '" +
+                                    subject_dir.string() + "'";
+        return detail::apply_missing_frames(options_.common.missing_frames, problem,
+                                            row.where + ": sample " + s.id + ": " + problem +
+                                                " (missing_frames: fail; use skip to leave such samples out, listed)",
+                                            skip);
+      }
+      return s.offset != 0 || detail::apply_missing_offset(options_.missing_offset, s, row.where, skip);
+    };
+    admit(std::move(s), options_.common, row.where, checks);
   }
   if (other_type)
     logger()->info("casme_sq: {} rows of other expression types left out (expression_type: {})", other_type,
                    options_.expression_type);
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

@@ -12,7 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kMissingFrames = {"fail", "skip"};
 
 bool valid_name(const std::string& name) { return !name.empty() && name.find('/') == std::string::npos; }
 
@@ -39,21 +38,17 @@ ManifestOptions ManifestOptions::from_config(const ConfigNode& node) {
   if (!(o.fps >= 0) || !std::isfinite(o.fps))
     throw ConfigError(detail::concat(node.where("fps"), ": '", node.key_path("fps"), "' must be >= 0 (0 = none), got ",
                                      o.fps));
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
-  o.policies = QuirkPolicies::from_config(node);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
 ManifestDataset::ManifestDataset(ManifestOptions options)
-    : AnnotatedDataset(options.name, options.labels), options_(std::move(options)) {
+    : AnnotatedDataset(options.name, options.common.labels), options_(std::move(options)) {
   const std::string& ds = options_.name;
   MER_CHECK(valid_name(ds), ValueError, "manifest: name must be a non-empty dataset name without '/', got '", ds, "'");
   MER_CHECK(options_.fps >= 0 && std::isfinite(options_.fps), ValueError, "manifest: fps must be >= 0, got ",
             options_.fps);
-  detail::check_choice(ds, "missing_frames", options_.missing_frames, kMissingFrames);
+  options_.common.check(ds);
   detail::require_file(ds, "manifest", options_.manifest,
                        "a CSV with columns subject, clip, onset, offset, emotion and frames_dir or video "
                        "(dataset.manifest)");
@@ -124,9 +119,9 @@ ManifestDataset::ManifestDataset(ManifestOptions options)
       throw DataError(where + ": sample " + s.id + " has no fps: fill its 'fps' cell or set dataset.fps");
     ids.insert(s.id, where);
 
-    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames);
+    admit(std::move(s), options_.common, where);
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

@@ -4,6 +4,7 @@
 
 #include "detail/adapter_support.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace mer {
@@ -11,7 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kMissingFrames = {"fail", "skip"};
 constexpr double kFps = 90;
 
 // "S01-01-001" -> 1; -1 when the file name does not start with S<digits>-.
@@ -30,24 +30,26 @@ MmewOptions MmewOptions::from_config(const ConfigNode& node) {
   MmewOptions o;
   o.root = node.required_path("root");
   o.table = node.get_path("table", o.table.string());
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.missing_frames = node.get_choice("missing_frames", o.missing_frames, kMissingFrames);
-  o.policies = QuirkPolicies::from_config(node);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
-MmewDataset::MmewDataset(MmewOptions options) : AnnotatedDataset("mmew", options.labels), options_(std::move(options)) {
-  detail::check_choice("mmew", "missing_frames", options_.missing_frames, kMissingFrames);
+MmewDataset::MmewDataset(MmewOptions options) : AnnotatedDataset("mmew", options.common.labels), options_(std::move(options)) {
+  options_.common.check("mmew");
   const fs::path& root = options_.root;
   detail::require_folder("mmew", "root", root, "the MMEW folder holding Micro_Expression/ and the table");
-  const fs::path table_path = detail::resolve_path(root, options_.table);
-  detail::require_file("mmew", "table", table_path,
-                       "MMEW_Micro_Exp.xlsx or a CSV export of it (dataset.table, relative to root)");
-  const fs::path frames_root = root / "Micro_Expression";
-  detail::require_folder("mmew", "frame folder", frames_root,
-                         "Micro_Expression/<emotion>/<Filename>/<n>.jpg under the root");
+  const fs::path table_path = detail::find_table("mmew", detail::resolve_path(root, options_.table),
+                                                 "MMEW_Micro_Exp.xlsx or a CSV export of it (dataset.table, relative to root)");
+  // The documented place, then the common unpackings: the folder nested once more (a zip of the folder
+  // unpacked into one of the same name) or the emotion folders directly in the root. The tree is grouped
+  // by emotion, not subject: an emotion folder is a lower-case word, as the table writes emotions, which
+  // tells it from Micro_Expression/ and Macro_Expression/ beside it.
+  const fs::path frames_root = detail::find_frame_tree(
+      "mmew", {root / "Micro_Expression", root / "Micro_Expression" / "Micro_Expression", root},
+      [](const std::string& n) {
+        return !n.empty() && std::all_of(n.begin(), n.end(), [](unsigned char c) { return c >= 'a' && c <= 'z'; });
+      },
+      "<emotion>/<Filename>/<n>.jpg");
 
   TableOptions table_options;
   table_options.header_with = {"Subject", "Filename", "OnsetFrame", "OffsetFrame"};
@@ -83,9 +85,9 @@ MmewDataset::MmewDataset(MmewOptions options) : AnnotatedDataset("mmew", options
     s.source = table_path.filename().string() + where.substr(table_path.string().size());
     ids.insert(s.id, where);
 
-    admit(std::move(s), options_.policies, where, options_.check_frames, options_.missing_frames);
+    admit(std::move(s), options_.common, where);
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

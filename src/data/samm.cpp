@@ -40,10 +40,7 @@ SammOptions SammOptions::from_config(const ConfigNode& node) {
   if (o.min_onset_to_apex < 0)
     throw ConfigError(detail::concat(node.where("min_onset_to_apex"), ": '", node.key_path("min_onset_to_apex"),
                                      "' must be >= 0 frames, got ", o.min_onset_to_apex));
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.policies = QuirkPolicies::from_config(node);
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
@@ -104,11 +101,12 @@ std::vector<SammRow> read_samm_table(const fs::path& file, const std::string& sh
   return rows;
 }
 
-SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options.labels), options_(std::move(options)) {
+SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options.common.labels), options_(std::move(options)) {
   const auto& o = options_;
   MER_CHECK(o.variant == "raw" || o.variant == "cropped", ValueError, "SAMM variant must be raw or cropped, got '",
             o.variant, "'");
   MER_CHECK(o.min_onset_to_apex >= 0, ValueError, "SAMM min_onset_to_apex must be >= 0, got ", o.min_onset_to_apex);
+  o.common.check("samm");
   const fs::path& root = o.root;
   if (root.empty() || !fs::is_directory(root))
     throw DataError("SAMM root '" + root.string() +
@@ -154,7 +152,7 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
     const bool had_apex = s.apex >= 0;
     const auto quirks_before = s.quirks.size();
     std::string reason;
-    if (!apply_apex_policies(o.policies, s, row.where, reason)) {
+    if (!apply_apex_policies(o.common.policies, s, row.where, reason)) {
       exclude(s.id, "dataset", reason + (had_apex ? " (apex_out_of_range: skip)" : " (missing_apex: skip)"));
       continue;
     }
@@ -163,7 +161,7 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
     if (s.quirks.size() == quirks_before && s.apex >= 0 && s.apex - s.onset < o.min_onset_to_apex) {
       const std::string what = detail::concat("apex ", s.apex, " is ", s.apex - s.onset, " frame(s) after onset ",
                                               s.onset, ", fewer than min_onset_to_apex ", o.min_onset_to_apex);
-      const auto& policy = o.policies.apex_out_of_range;
+      const auto& policy = o.common.policies.apex_out_of_range;
       if (policy == "fail")
         throw DataError(row.where + ": sample " + s.id + ": " + what +
                         " (choose a policy: apex_out_of_range, or lower min_onset_to_apex)");
@@ -179,23 +177,15 @@ SammDataset::SammDataset(SammOptions options) : AnnotatedDataset("samm", options
                                         " (was ", before, ")"));
     }
 
-    if (!fs::is_directory(s.clip_dir))
-      throw DataError(row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + s.id +
-                      " does not exist; expected the clip's frames there");
-    if (o.check_frames) {
-      const std::pair<const char*, int> needed[] = {
-          {"Onset Frame", s.onset}, {"Apex Frame", s.apex}, {"Offset Frame", s.offset}};
-      for (const auto& [column, number] : needed) {
-        if (number < 0) continue;  // apex left to an estimating stage
-        const auto path = s.frame_path(number);
-        if (!fs::is_regular_file(path))
-          throw DataError(detail::concat(row.where, ": frame file '", path.string(), "' of sample ", s.id,
-                                         " does not exist; expected it for ", column, " ", number));
-      }
+    if (!detail::check_clip_frames(s, row.where, s.id,
+                                   {{"Onset Frame", s.onset}, {"Apex Frame", s.apex}, {"Offset Frame", s.offset}},
+                                   o.common.check_frames, o.common.missing_frames, reason)) {
+      exclude(s.id, "dataset", reason);
+      continue;
     }
     add(std::move(s));
   }
-  finish(options_.sample_list);
+  finish(o.common.sample_list);
 }
 
 }  // namespace mer

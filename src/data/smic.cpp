@@ -71,6 +71,12 @@ std::vector<std::pair<int, std::string>> numbered_files(const fs::path& dir, con
   return out;
 }
 
+// A subject folder on disk: s<N> (s1; SMIC-E copies pad it, s01).
+bool is_subject_folder(const std::string& name) {
+  return name.size() > 1 && name[0] == 's' &&
+         std::all_of(name.begin() + 1, name.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string join_keys(const std::vector<std::string>& keys) {
   std::string out;
   for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
@@ -107,10 +113,7 @@ SmicOptions SmicOptions::from_config(const ConfigNode& node) {
     o.list = node.required_path("list");
     o.use_list_apex = node.get<bool>("use_list_apex", o.use_list_apex);
   }
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.policies = QuirkPolicies::from_config(node, "midpoint");
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
@@ -154,7 +157,7 @@ std::vector<SmicListRow> read_smic_list(const fs::path& file) {
   return rows;
 }
 
-SmicDataset::SmicDataset(SmicOptions options) : AnnotatedDataset("smic", options.labels), options_(std::move(options)) {
+SmicDataset::SmicDataset(SmicOptions options) : AnnotatedDataset("smic", options.common.labels), options_(std::move(options)) {
   const auto& o = options_;
   MER_CHECK(std::find(kCameras.begin(), kCameras.end(), o.camera) != kCameras.end(), ValueError,
             "SMIC camera must be HS, VIS or NIR, got '", o.camera, "'");
@@ -166,19 +169,20 @@ SmicDataset::SmicDataset(SmicOptions options) : AnnotatedDataset("smic", options
     throw DataError("SMIC root '" + o.root.string() +
                     "' is not an existing folder; expected the dataset folder holding SMIC_all_raw/ (or "
                     "SMIC_all_cropped/)");
-  const fs::path camera_dir = o.root / (o.variant == "raw" ? "SMIC_all_raw" : "SMIC_all_cropped") / o.camera;
-  if (!fs::is_directory(camera_dir))
-    throw DataError("SMIC camera folder '" + camera_dir.string() + "' does not exist; expected " +
-                    (o.variant == "raw" ? "SMIC_all_raw/" : "SMIC_all_cropped/") + o.camera +
-                    "/s<N>/micro/<emotion>/<clip>/ under the root (variant: " + o.variant + ", camera: " + o.camera +
-                    ")");
+  // The documented place, then the common unpackings: the tree nested once more (a zip of the folder
+  // unpacked into one of the same name), the camera folder directly in the root, or the subject folders
+  // directly in the root (one camera's copy).
+  const std::string tree = o.variant == "raw" ? "SMIC_all_raw" : "SMIC_all_cropped";
+  const fs::path camera_dir = detail::find_frame_tree(
+      "smic", {o.root / tree / o.camera, o.root / tree / tree / o.camera, o.root / o.camera, o.root}, is_subject_folder,
+      "s<N>/micro/<emotion>/<clip>/ (variant: " + o.variant + ", camera: " + o.camera + ")");
   try {
     if (o.source == "folders") load_folders(camera_dir);
     else load_list(camera_dir);
   } catch (const fs::filesystem_error& e) {
     throw IoError(std::string("SMIC: cannot read the frame tree: ") + e.what());
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 void SmicDataset::load_folders(const fs::path& camera_dir) {
@@ -227,44 +231,54 @@ void SmicDataset::load_folders(const fs::path& camera_dir) {
       std::sort(clips.begin(), clips.end());
 
       for (const auto& [index, clip_dir] : clips) {
-        const auto frames = numbered_files(clip_dir, prefix, ".bmp");
-        if (frames.empty())
-          throw DataError("SMIC clip folder '" + clip_dir.string() + "' holds no frame files " + prefix +
-                          "<NNNNNN>.bmp");
-        for (const auto& [n, name] : frames)
-          if (name != prefix + padded(n, 6) + ".bmp")
-            throw DataError("SMIC frame file '" + (clip_dir / name).string() + "' is not named " + prefix +
-                            padded(n, 6) + ".bmp; expected frame numbers zero-padded to 6 digits");
-        const int first = frames.front().first, last = frames.back().first;
-        if (o.check_frames && last - first + 1 != static_cast<int>(frames.size())) {
-          int missing = first;
-          for (const auto& [n, name] : frames) {
-            if (n != missing) break;
-            ++missing;
-          }
-          throw DataError(detail::concat("SMIC clip folder '", clip_dir.string(), "' lacks frame ", prefix,
-                                         padded(missing, 6), ".bmp: it holds ", frames.size(), " frames numbered ",
-                                         first, "..", last, "; expected every frame in between (check_frames)"));
-        }
-
         SampleMeta s;
         s.dataset = "smic";
         s.subject = subject;
         s.clip = clip_dir.filename().string();
         s.id = "smic/" + s.subject + "/" + s.clip;
-        s.onset = first;
-        s.offset = last;
         s.emotion = emotion;
         s.clip_dir = clip_dir;
         s.frame_pattern = prefix + "{:06}.bmp";
         s.fps = camera_fps(o.camera);
         s.source = fs::relative(clip_dir, o.root).generic_string();
+
+        const auto frames = numbered_files(clip_dir, prefix, ".bmp");
+        for (const auto& [n, name] : frames)
+          if (name != prefix + padded(n, 6) + ".bmp")
+            throw DataError("SMIC frame file '" + (clip_dir / name).string() + "' is not named " + prefix +
+                            padded(n, 6) + ".bmp; expected frame numbers zero-padded to 6 digits");
+        // The clip is its frames: none, or a gap between the first and the last, is a missing frame. Under
+        // missing_frames: fail apply_missing_frames throws, so what follows it runs under skip only.
+        std::string skip;
+        const auto missing = [&](const std::string& problem, const std::string& expected) {
+          detail::apply_missing_frames(o.common.missing_frames, "clip folder '" + clip_dir.string() + "' " + problem,
+                                       "SMIC clip folder '" + clip_dir.string() + "' " + problem + expected, skip);
+          exclude(s.id, "dataset", skip);
+        };
+        if (frames.empty()) {
+          missing("holds no frame files " + prefix + "<NNNNNN>.bmp", "");
+          continue;
+        }
+        const int first = frames.front().first, last = frames.back().first;
+        if (o.common.check_frames && last - first + 1 != static_cast<int>(frames.size())) {
+          int gap = first;
+          for (const auto& [n, name] : frames) {
+            if (n != gap) break;
+            ++gap;
+          }
+          missing(detail::concat("lacks frame ", prefix, padded(gap, 6), ".bmp: it holds ", frames.size(),
+                                 " frames numbered ", first, "..", last),
+                  "; expected every frame in between (check_frames)");
+          continue;
+        }
+        s.onset = first;
+        s.offset = last;
         if (!labels().classify(s.emotion, s.action_units)) {
           add(std::move(s));
           continue;
         }
         std::string reason;
-        if (!apply_apex_policies(o.policies, s, s.source, reason)) {
+        if (!apply_apex_policies(o.common.policies, s, s.source, reason)) {
           exclude(s.id, "dataset", reason + " (missing_apex: skip)");
           continue;
         }
@@ -276,10 +290,8 @@ void SmicDataset::load_folders(const fs::path& camera_dir) {
 
 void SmicDataset::load_list(const fs::path& camera_dir) {
   const auto& o = options_;
-  const fs::path list = o.list.is_absolute() ? o.list : o.root / o.list;
-  if (o.list.empty() || !fs::is_regular_file(list))
-    throw DataError("SMIC list '" + list.string() +
-                    "' does not exist; expected a list like smic_hs.csv (dataset.list, relative to root)");
+  const fs::path list = detail::find_table("smic", o.list.is_absolute() ? o.list : o.root / o.list,
+                                           "a list like smic_hs.csv (dataset.list, relative to root)");
   const bool raw = o.variant == "raw";
   const std::string prefix = raw ? "image" : "reg_image";
 
@@ -325,22 +337,15 @@ void SmicDataset::load_list(const fs::path& camera_dir) {
     }
     const bool had_apex = s.apex >= 0;
     std::string reason;
-    if (!apply_apex_policies(o.policies, s, row.where, reason)) {
+    if (!apply_apex_policies(o.common.policies, s, row.where, reason)) {
       exclude(s.id, "dataset", reason + (had_apex ? " (apex_out_of_range: skip)" : " (missing_apex: skip)"));
       continue;
     }
-    if (!fs::is_directory(s.clip_dir))
-      throw DataError(row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + s.id + " (listed as " +
-                      row.subject + "/" + row.clip + ") does not exist; expected the clip's frames there");
-    if (o.check_frames) {
-      const std::pair<const char*, int> needed[] = {{"onset", s.onset}, {"apex", s.apex}, {"offset", s.offset}};
-      for (const auto& [column, number] : needed) {
-        if (number < 0) continue;  // apex left to an estimating stage
-        const auto path = s.frame_path(number);
-        if (!fs::is_regular_file(path))
-          throw DataError(detail::concat(row.where, ": frame file '", path.string(), "' of sample ", s.id,
-                                         " does not exist; expected it for the ", column, " ", number));
-      }
+    if (!detail::check_clip_frames(s, row.where, s.id + " (listed as " + row.subject + "/" + row.clip + ")",
+                                   {{"the onset", s.onset}, {"the apex", s.apex}, {"the offset", s.offset}},
+                                   o.common.check_frames, o.common.missing_frames, reason)) {
+      exclude(s.id, "dataset", reason);
+      continue;
     }
     add(std::move(s));
   }
@@ -362,10 +367,7 @@ SmicEOptions SmicEOptions::from_config(const ConfigNode& node) {
   if (o.subject_digits < 1 || o.subject_digits > 9)
     throw ConfigError(detail::concat(node.where("subject_digits"), ": '", node.key_path("subject_digits"),
                                      "' must be 1..9, got ", o.subject_digits));
-  o.check_frames = node.get<bool>("check_frames", o.check_frames);
-  o.policies = QuirkPolicies::from_config(node, "midpoint");
-  o.labels = LabelMap::from_config(node.child("labels"));
-  o.sample_list = SampleListOptions::from_config(node.child("sample_list"));
+  o.common = AdapterOptions::from_config(node);
   return o;
 }
 
@@ -429,7 +431,7 @@ SmicETable read_smic_e_table(const fs::path& file, const std::string& sheet) {
 }
 
 SmicEDataset::SmicEDataset(SmicEOptions options)
-    : AnnotatedDataset("smic_e", options.labels), options_(std::move(options)) {
+    : AnnotatedDataset("smic_e", options.common.labels), options_(std::move(options)) {
   const auto& o = options_;
   MER_CHECK(std::find(kCameras.begin(), kCameras.end(), o.camera) != kCameras.end(), ValueError,
             "SMIC-E camera must be HS, VIS or NIR, got '", o.camera, "'");
@@ -438,17 +440,26 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
   if (o.root.empty() || !fs::is_directory(o.root))
     throw DataError("SMIC-E root '" + o.root.string() +
                     "' is not an existing folder; expected the dataset folder holding 'SMIC-E_raw image/'");
-  const fs::path long_dir = o.root / "SMIC-E_raw image" / (o.camera + "_long");
-  const fs::path table = o.table.empty()         ? long_dir / ("SMIC-" + o.camera + "-E_annotation.xlsx")
-                         : o.table.is_absolute() ? o.table
-                                                 : o.root / o.table;
-  if (!fs::is_regular_file(table))
-    throw DataError("SMIC-E annotation table '" + table.string() + "' does not exist; expected SMIC-" + o.camera +
-                    "-E_annotation.xlsx or its CSV export (dataset.table, relative to root)");
-  const fs::path frames_root = long_dir / ("SMIC-" + o.camera + "-E");
-  if (!fs::is_directory(frames_root))
-    throw DataError("SMIC-E frame folder '" + frames_root.string() + "' does not exist; expected SMIC-E_raw image/" +
-                    o.camera + "_long/SMIC-" + o.camera + "-E/s<NN>/<Filename>/image<N>.<ext> under the root");
+  // The documented place, then the common unpackings: the frame folder nested once more, the
+  // <camera>_long folder directly in the root (without "SMIC-E_raw image/"), the same with the frame folder
+  // spelt SMIC_<camera>_E (the third-party copy in DATASETS.md §4), or the subject folders in the root.
+  const std::string long_name = o.camera + "_long", tree = "SMIC-" + o.camera + "-E";
+  const fs::path long_dir = o.root / "SMIC-E_raw image" / long_name;
+  const fs::path frames_root = detail::find_frame_tree(
+      "smic_e",
+      {long_dir / tree, long_dir / tree / tree, o.root / long_name / tree,
+       o.root / long_name / ("SMIC_" + o.camera + "_E"), o.root},
+      is_subject_folder, "s<NN>/<Filename>/image<N>.<ext> (camera: " + o.camera + ")");
+  // The annotation sits beside the frame folder as distributed; by default it is looked for there, in
+  // whichever unpacking the frames were found (beside the outer of a doubled folder; in the root when the
+  // subject folders are).
+  fs::path beside = frames_root == o.root ? o.root : frames_root.parent_path();
+  if (beside != o.root && beside.filename() == frames_root.filename()) beside = beside.parent_path();
+  const fs::path table = detail::find_table(
+      "smic_e",
+      o.table.empty() ? beside / ("SMIC-" + o.camera + "-E_annotation.xlsx")
+                      : o.table.is_absolute() ? o.table : o.root / o.table,
+      "SMIC-" + o.camera + "-E_annotation.xlsx or its CSV export (dataset.table, relative to root)");
 
   const auto parsed = read_smic_e_table(table, o.sheet);
   for (const auto& where : parsed.trailing)
@@ -475,9 +486,19 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
       add(std::move(s));
       continue;
     }
-    if (!fs::is_directory(s.clip_dir))
-      throw DataError(row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + s.id +
-                      " does not exist; expected the long clip's frames there");
+    // Everything below that is not there (folder, frames, the frames a row points at) is a missing frame.
+    // Under missing_frames: fail apply_missing_frames throws, so `missing` excludes under skip only.
+    std::string skip;
+    const auto missing = [&](const std::string& problem, const std::string& fail_message) {
+      detail::apply_missing_frames(o.common.missing_frames, problem, fail_message, skip);
+      exclude(s.id, "dataset", skip);
+    };
+    if (!fs::is_directory(s.clip_dir)) {
+      missing("clip folder '" + s.clip_dir.string() + "' does not exist",
+              row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + s.id +
+                  " does not exist; expected the long clip's frames there");
+      continue;
+    }
 
     // Extension and zero padding are read from the folder: the SMIC-E copies in circulation differ.
     std::vector<std::pair<int, std::string>> frames;
@@ -486,9 +507,12 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
     } catch (const fs::filesystem_error& e) {
       throw IoError(row.where + ": cannot list clip folder '" + s.clip_dir.string() + "': " + e.what());
     }
-    if (frames.empty())
-      throw DataError(row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + s.id +
-                      " holds no frame files image<N>.<ext>");
+    if (frames.empty()) {
+      missing("clip folder '" + s.clip_dir.string() + "' holds no frame files image<N>.<ext>",
+              row.where + ": clip folder '" + s.clip_dir.string() + "' of sample " + s.id +
+                  " holds no frame files image<N>.<ext>");
+      continue;
+    }
     const auto ext = frames.front().second.substr(frames.front().second.rfind('.'));
     std::size_t width = 0;
     for (const auto& [n, name] : frames) {
@@ -505,27 +529,32 @@ SmicEDataset::SmicEDataset(SmicEOptions options)
     // OnsetF − FirstF is the onset's position among the clip's frames.
     const long long count = static_cast<long long>(frames.size());
     const int on_index = row.onset - row.first, off_index = row.offset - row.first;
-    if (off_index >= count)
-      throw DataError(detail::concat(row.where, ": OffsetF ", row.offset, " - FirstF ", row.first, " = in-clip index ",
-                                     off_index, ", but clip folder '", s.clip_dir.string(), "' holds ", count,
-                                     " frames (indices 0..", count - 1, ")"));
+    if (off_index >= count) {
+      const auto problem = detail::concat("OffsetF ", row.offset, " - FirstF ", row.first, " = in-clip index ",
+                                          off_index, ", but clip folder '", s.clip_dir.string(), "' holds ", count,
+                                          " frames (indices 0..", count - 1, ")");
+      missing(problem, row.where + ": " + problem);
+      continue;
+    }
     s.onset = frames[static_cast<std::size_t>(on_index)].first;
     s.offset = frames[static_cast<std::size_t>(off_index)].first;
     if (frames.front().first != row.first)
       s.quirks.push_back(detail::concat("clip frames numbered from ", frames.front().first, ", not FirstF ", row.first,
                                         ": onset/offset taken by in-clip index (", on_index, ", ", off_index, ")"));
 
-    std::string reason;
-    if (!apply_apex_policies(o.policies, s, row.where, reason)) {
-      exclude(s.id, "dataset", reason + " (missing_apex: skip)");
+    if (!apply_apex_policies(o.common.policies, s, row.where, skip)) {
+      exclude(s.id, "dataset", skip + " (missing_apex: skip)");
       continue;
     }
-    if (o.check_frames && s.apex >= 0 && !fs::is_regular_file(s.frame_path(s.apex)))
-      throw DataError(detail::concat(row.where, ": frame file '", s.frame_path(s.apex).string(), "' of sample ", s.id,
-                                     " does not exist; expected it for the apex ", s.apex));
+    if (o.common.check_frames && s.apex >= 0 && !fs::is_regular_file(s.frame_path(s.apex))) {
+      missing(detail::concat("frame file '", s.frame_path(s.apex).string(), "' for the apex ", s.apex, " does not exist"),
+              detail::concat(row.where, ": frame file '", s.frame_path(s.apex).string(), "' of sample ", s.id,
+                             " does not exist; expected it for the apex ", s.apex));
+      continue;
+    }
     add(std::move(s));
   }
-  finish(options_.sample_list);
+  finish(options_.common.sample_list);
 }
 
 }  // namespace mer

@@ -2,16 +2,19 @@
 // Shared by the dataset adapter tests: native trees are built from tables with one tiny JPEG copied to
 // every frame path the adapter looks at, and datasets are built through the registry as the CLI does.
 #include <mer/core/config.hpp>
+#include <mer/core/error.hpp>
 #include <mer/data/dataset.hpp>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace mer::test {
@@ -96,6 +99,47 @@ inline bool has_quirk(const SampleMeta& s, const std::string& part) {
   for (const auto& q : s.quirks)
     if (q.find(part) != std::string::npos) return true;
   return false;
+}
+
+// What a load produced, to compare two unpackings of the same data: id, frames and class of each sample,
+// sorted (a folder walk and a list may give the same samples in different orders).
+using SampleKey = std::tuple<std::string, int, int, int, int>;
+inline std::vector<SampleKey> sample_keys(const Dataset& d) {
+  std::vector<SampleKey> out;
+  for (const auto& s : d.samples()) out.emplace_back(s.id, s.onset, s.apex, s.offset, s.label);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Moves every folder in `from` into `to` (files stay): another way of unpacking the same tree.
+inline void move_folders(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> folders;
+  for (const auto& e : fs::directory_iterator(from))
+    if (e.is_directory()) folders.push_back(e.path());
+  fs::create_directories(to);
+  for (const auto& f : folders) fs::rename(f, to / f.filename());
+}
+
+// `dir` nested once more (dir/ -> dir/<its name>/), as a zip of the folder unpacked into one of its name.
+inline void nest_once(const std::filesystem::path& dir) {
+  const auto moving = dir.parent_path() / (dir.filename().string() + ".moving");
+  std::filesystem::rename(dir, moving);
+  std::filesystem::create_directories(dir);
+  std::filesystem::rename(moving, dir / dir.filename());
+}
+
+// The folders in `dir` moved up into its parent and `dir` removed: the tree directly in the dataset root.
+inline void flatten_into_parent(const std::filesystem::path& dir) {
+  move_folders(dir, dir.parent_path());
+  std::filesystem::remove_all(dir);
+}
+
+// Expects loading `yaml` to fail with a DataError listing every one of `places` as looked in.
+inline void expect_places_listed(const std::string& yaml, const std::vector<std::filesystem::path>& places) {
+  std::vector<std::string> needles = {"no frame folder found; looked for"};
+  for (const auto& p : places) needles.push_back("'" + p.string() + "'");
+  expect_error<DataError>([&] { build_dataset(yaml); }, needles);
 }
 
 }  // namespace mer::test

@@ -78,7 +78,7 @@ const SampleMeta& find_sample(const Dataset& ds, const std::string& id) {
 Casme2Options five_class_options(const fs::path& root) {
   Casme2Options o;
   o.root = root;
-  o.labels = LabelMap({"happiness", "surprise", "disgust", "repression", "others"}, {});
+  o.common.labels = LabelMap({"happiness", "surprise", "disgust", "repression", "others"}, {});
   return o;
 }
 
@@ -267,7 +267,7 @@ TEST(Casme2Dataset, ApexOutsideTheClipFollowsThePolicy) {
   make_native_tree(root, table);
 
   auto options = five_class_options(root);
-  options.quirks.apex_out_of_range = "midpoint";
+  options.common.policies.apex_out_of_range = "midpoint";
   Casme2Dataset mid(options);
   ASSERT_EQ(mid.samples().size(), 2u);
   EXPECT_EQ(mid.samples()[1].apex, 30);
@@ -276,22 +276,22 @@ TEST(Casme2Dataset, ApexOutsideTheClipFollowsThePolicy) {
   ASSERT_EQ(mid.excluded().size(), 1u);
   EXPECT_EQ(mid.excluded()[0].stage, "label_map");
 
-  options.quirks.apex_out_of_range = "clamp";
+  options.common.policies.apex_out_of_range = "clamp";
   Casme2Dataset clamp(options);
   EXPECT_EQ(clamp.samples()[1].apex, 50);
 
-  options.quirks.apex_out_of_range = "skip";
+  options.common.policies.apex_out_of_range = "skip";
   Casme2Dataset skip(options);
   ASSERT_EQ(skip.samples().size(), 1u);
   ASSERT_EQ(skip.excluded().size(), 2u);
   EXPECT_EQ(skip.excluded()[0].reason, "apex 95 outside onset..offset 10..50 (apex_out_of_range: skip)");
 
   // Options built in code are checked as the YAML path checks them.
-  options.quirks.apex_out_of_range = "guess";
+  options.common.policies.apex_out_of_range = "guess";
   expect_error<ValueError>([&] { Casme2Dataset{options}; }, {"apex_out_of_range", "'guess'", "clamp"});
 
   // The default is fail; the excluded sadness row never reaches the policy.
-  options.quirks = QuirkPolicies{};
+  options.common.policies = QuirkPolicies{};
   expect_error<DataError>([&] { Casme2Dataset{options}; },
                           {"CASME2-coding-20140508.csv:3", "casme2/sub02/EP09_06", "apex 95", "10..50"});
 }
@@ -337,8 +337,17 @@ TEST(Casme2Dataset, BadInputGivesOneLineErrorsNamingTheThing) {
   fs::remove(apex);
   expect_error<DataError>([&] { build_dataset(five_class_yaml(root)); }, {apex.string(), "CASME2-coding-20140508.csv:3"});
   auto options = five_class_options(root);
-  options.check_frames = false;
+  options.common.check_frames = false;
   EXPECT_EQ(Casme2Dataset(options).samples().size(), 2u);
+  // missing_frames: skip leaves the sample out, saying which file is missing.
+  options.common.check_frames = true;
+  options.common.missing_frames = "skip";
+  const Casme2Dataset skipped(options);
+  EXPECT_EQ(skipped.samples().size(), 1u);
+  ASSERT_EQ(skipped.excluded().size(), 1u);
+  EXPECT_EQ(skipped.excluded()[0].reason, "frame file '" + apex.string() + "' for ApexFrame 139 does not exist (missing_frames: skip)");
+  options.common.missing_frames = "fail";
+  options.common.check_frames = false;
 
   // A whole clip folder is missing.
   const auto clip = root / "CASME2_RAW_selected" / "sub01" / "EP02_01f";
@@ -530,10 +539,10 @@ TEST(Casme2Options, BadValuesAreConfigErrorsWithLine) {
   EXPECT_EQ(o.variant, "raw");
   EXPECT_EQ(o.sheet, "");
   EXPECT_EQ(o.label_column, "Estimated Emotion");
-  EXPECT_EQ(o.quirks.missing_apex, "midpoint");
-  EXPECT_EQ(o.quirks.apex_out_of_range, "fail");
-  EXPECT_TRUE(o.check_frames);
-  EXPECT_EQ(o.labels.num_classes(), 1);
+  EXPECT_EQ(o.common.policies.missing_apex, "midpoint");
+  EXPECT_EQ(o.common.policies.apex_out_of_range, "fail");
+  EXPECT_TRUE(o.common.check_frames);
+  EXPECT_EQ(o.common.labels.num_classes(), 1);
   EXPECT_NE(config.dump().find("missing_apex: midpoint"), std::string::npos) << config.dump();
   EXPECT_NE(config.dump().find("apex_out_of_range: fail"), std::string::npos) << config.dump();
 }

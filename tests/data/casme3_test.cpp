@@ -195,6 +195,32 @@ TEST(Casme3Dataset, DefaultsAndFailPoliciesStopAtTheRow) {
                             {"test.yaml:5", "invalid_onset", "skip | fail"});
 }
 
+// Common unpackings load the same samples as the documented one (spNO.<n>/ in the root): MEB's ME_A/,
+// or the root's folder nested once more (part_A/part_A/).
+TEST(Casme3Layout, CommonUnpackingsLoadTheSameSamples) {
+  test::TempDir dir;
+  const auto root = dir / "part_A";
+  fs::create_directories(root);
+  make_tree(root);
+  const auto keys = [&] { return test::sample_keys(*test::build_dataset(yaml(root, kPolicies))); };
+  const auto documented = keys();
+  ASSERT_GT(documented.size(), 800u);
+  test::move_folders(root, root / "ME_A");
+  EXPECT_EQ(keys(), documented);
+  fs::rename(root / "ME_A", root / "part_A");
+  EXPECT_EQ(keys(), documented);
+  EXPECT_EQ(test::build_dataset(yaml(root, kPolicies))->samples()[0].clip_dir.parent_path().parent_path().parent_path(),
+            root / "part_A");
+}
+
+TEST(Casme3Layout, NoFrameTreeNamesEveryPlaceLookedIn) {
+  test::TempDir dir;
+  const auto root = dir / "part_A";
+  fs::create_directories(root);
+  fs::copy_file(real_table(), root / "label.csv");
+  test::expect_places_listed(yaml(root, kPolicies), {root, root / "part_A", root / "ME_A"});
+}
+
 TEST(Casme3Dataset, RepeatedIdsAndMissingFramesAreNamed) {
   test::TempDir dir;
   make_tree(dir.path());

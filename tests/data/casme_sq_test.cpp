@@ -159,6 +159,40 @@ TEST(CasmeSqDataset, MicroExpressionsFromTheRealSheet) {
   EXPECT_EQ(load_frame(*s, s->apex).size(), cv::Size(8, 8));
 }
 
+// Common unpackings load the same samples as the documented rawpic/ (or cropped/): the folder nested once
+// more, the subject folders directly in the root, and Off-TANet's casme^2_cropped/ for the cropped copy.
+TEST(CasmeSqLayout, CommonUnpackingsLoadTheSameSamples) {
+  test::TempDir dir;
+  const auto root = dir.path();
+  make_tree(root);
+  const auto keys = [&](const std::string& extra = "") {
+    return test::sample_keys(*test::build_dataset(yaml(root, extra)));
+  };
+  const auto documented = keys();
+  ASSERT_EQ(documented.size(), 57u);
+  test::nest_once(root / "rawpic");
+  EXPECT_EQ(keys(), documented);
+  fs::rename(root / "rawpic" / "rawpic", root / "cropped");
+  fs::remove(root / "rawpic");
+  EXPECT_EQ(keys("  variant: cropped\n"), documented);
+  fs::rename(root / "cropped", root / "casme^2_cropped");
+  EXPECT_EQ(keys("  variant: cropped\n"), documented);
+  test::flatten_into_parent(root / "casme^2_cropped");
+  EXPECT_EQ(keys(), documented);
+  EXPECT_EQ(test::find_sample(*test::build_dataset(yaml(root)), "casme_sq/s15/disgust2_3")->clip_dir,
+            root / "s15" / "15_0102eatingworms");
+}
+
+TEST(CasmeSqLayout, NoFrameTreeNamesEveryPlaceLookedIn) {
+  test::TempDir dir;
+  const auto root = dir.path();
+  make_tree(root);
+  fs::remove_all(root / "rawpic");
+  test::expect_places_listed(yaml(root), {root / "rawpic", root / "rawpic" / "rawpic", root});
+  test::expect_places_listed(yaml(root, "  variant: cropped\n"),
+                             {root / "cropped", root / "cropped" / "cropped", root / "casme^2_cropped", root});
+}
+
 TEST(CasmeSqDataset, MacroRowsGoThroughThePolicies) {
   test::TempDir dir;
   make_tree(dir.path());

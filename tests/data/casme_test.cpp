@@ -113,8 +113,8 @@ TEST(Casme1Dataset, RawVariantUsesTheConfigurablePattern) {
   o.table = "casme.csv";
   o.variant = "raw";
   o.raw_frame_pattern = "img{:04}.jpg";
-  o.check_frames = false;
-  o.labels = LabelMap({"disgust"}, {});
+  o.common.check_frames = false;
+  o.common.labels = LabelMap({"disgust"}, {});
   const CasmeDataset custom(o);
   ASSERT_EQ(custom.samples().size(), 1u);
   EXPECT_EQ(custom.samples()[0].frame_path(113), dir.path() / "CASME_raw_selected/sub01/EP01_5/img0113.jpg");
@@ -179,6 +179,43 @@ TEST(Casme1Dataset, MalformedRowsAndMissingPathsAreNamed) {
                           {(dir / "other.csv").string(), "coding table"});
   fs::remove_all(dir / "Cropped");
   expect_error<DataError>([&] { test::build_dataset(yaml(dir.path())); }, {(dir / "Cropped").string()});
+}
+
+// Common unpackings load the same samples as the documented Cropped/: the folder nested once more,
+// Off-TANet's casme1_cropped/, the subject folders directly in the root; and a CSV export where the config
+// names the workbook.
+TEST(Casme1Layout, CommonUnpackingsLoadTheSameSamples) {
+  test::TempDir dir;
+  const auto root = dir.path();
+  make_tree(root);
+  const auto keys = [&](const std::string& table = "casme.csv") {
+    return test::sample_keys(*test::build_dataset(yaml(root, "", table)));
+  };
+  const auto documented = keys();
+  ASSERT_EQ(documented.size(), 5u);
+  test::nest_once(root / "Cropped");
+  EXPECT_EQ(keys(), documented);
+  fs::rename(root / "Cropped" / "Cropped", root / "casme1_cropped");
+  fs::remove(root / "Cropped");
+  EXPECT_EQ(keys(), documented);
+  test::flatten_into_parent(root / "casme1_cropped");
+  EXPECT_EQ(keys(), documented);
+  EXPECT_EQ(test::build_dataset(yaml(root))->samples()[0].clip_dir, root / "sub01" / "EP01_5");
+  EXPECT_EQ(keys("casme.xlsx"), documented);
+  // The raw tree nested once more.
+  test::nest_once(root / "CASME_raw_selected");
+  EXPECT_EQ(test::sample_keys(*test::build_dataset(yaml(root, "  variant: raw\n"))), documented);
+}
+
+TEST(Casme1Layout, NoFrameTreeNamesEveryPlaceLookedIn) {
+  test::TempDir dir;
+  const auto root = dir.path();
+  make_tree(root);
+  fs::remove_all(root / "Cropped");
+  test::expect_places_listed(yaml(root), {root / "Cropped", root / "Cropped" / "Cropped", root / "casme1_cropped", root});
+  fs::remove_all(root / "CASME_raw_selected");
+  test::expect_places_listed(yaml(root, "  variant: raw\n"),
+                             {root / "CASME_raw_selected", root / "CASME_raw_selected" / "CASME_raw_selected", root});
 }
 
 TEST(Casme1Options, ConfigErrorsNameTheLine) {

@@ -111,6 +111,34 @@ TEST(MmewDataset, LabelMapAndFramePoliciesListWhatIsLeftOut) {
   EXPECT_EQ(skipped->excluded().size(), 8u);
 }
 
+// Common unpackings load the same samples as the documented Micro_Expression/: the folder nested once
+// more, or the emotion folders directly in the root.
+TEST(MmewLayout, CommonUnpackingsLoadTheSameSamples) {
+  test::TempDir dir;
+  const auto root = dir.path();
+  make_tree(root);
+  const auto keys = [&] { return test::sample_keys(*test::build_dataset(yaml(root))); };
+  const auto documented = keys();
+  ASSERT_EQ(documented.size(), 234u);
+  test::nest_once(root / "Micro_Expression");
+  EXPECT_EQ(keys(), documented);
+  test::flatten_into_parent(root / "Micro_Expression" / "Micro_Expression");
+  test::flatten_into_parent(root / "Micro_Expression");
+  EXPECT_EQ(keys(), documented);
+  EXPECT_EQ(test::build_dataset(yaml(root))->samples()[0].clip_dir.parent_path().parent_path(), root);
+}
+
+TEST(MmewLayout, NoFrameTreeNamesEveryPlaceLookedIn) {
+  test::TempDir dir;
+  const auto root = dir.path();
+  make_tree(root);
+  fs::remove_all(root / "Micro_Expression");
+  // Macro_Expression/ beside it is not an emotion folder.
+  fs::create_directories(root / "Macro_Expression" / "happiness");
+  test::expect_places_listed(yaml(root),
+                             {root / "Micro_Expression", root / "Micro_Expression" / "Micro_Expression", root});
+}
+
 TEST(MmewDataset, BadRowsAndPathsAreNamed) {
   test::TempDir dir;
   make_tree(dir.path());

@@ -154,7 +154,7 @@ TEST(SammTable, NumericSubjectsArePaddedAndOtherReleasesHeadersFound) {
   SammOptions o;
   o.root = root;
   o.table = "SAMM_Micro_FACS_Codes_v2.csv";
-  o.labels = LabelMap({"Anger"}, {});
+  o.common.labels = LabelMap({"Anger"}, {});
   SammDataset ds(o);
   ASSERT_EQ(ds.samples().size(), 2u);
   const auto& s = ds.samples()[0];
@@ -425,9 +425,9 @@ TEST(SammOptions, BadValuesAreConfigErrorsWithLineAndDefaultsAreWrittenBack) {
   EXPECT_EQ(o.sheet, "");
   EXPECT_EQ(o.variant, "raw");
   EXPECT_EQ(o.min_onset_to_apex, 2);
-  EXPECT_TRUE(o.check_frames);
-  EXPECT_EQ(o.policies.missing_apex, "midpoint");
-  EXPECT_EQ(o.policies.apex_out_of_range, "fail");
+  EXPECT_TRUE(o.common.check_frames);
+  EXPECT_EQ(o.common.policies.missing_apex, "midpoint");
+  EXPECT_EQ(o.common.policies.apex_out_of_range, "fail");
   const auto dump = config.dump();
   for (const char* key : {"variant: raw", "min_onset_to_apex: 2", "apex_out_of_range: fail", "check_frames: true"})
     EXPECT_NE(dump.find(key), std::string::npos) << key << " not in:\n" << dump;

@@ -304,6 +304,13 @@ TEST(SmicDataset, FolderTreeProblemsAreErrorsNamingThePath) {
   expect_error<DataError>([&] { build_dataset(yaml_for(root)); }, {(hs / "s3" / "micro" / "surprise" / "s3_sur_02").string(),
                                                            "image000206.bmp", "200..209"});
   EXPECT_EQ(build_dataset(yaml_for(root, "  check_frames: false\n"))->samples().size(), 2u);
+  // missing_frames: skip leaves the clip out, saying which frame is missing.
+  const auto skipped = build_dataset(yaml_for(root, "  missing_frames: skip\n"));
+  EXPECT_EQ(skipped->samples().size(), 1u);
+  const auto* left_out = test::find_excluded(*skipped, "smic/s3/s3_sur_02");
+  ASSERT_NE(left_out, nullptr);
+  EXPECT_NE(left_out->reason.find("image000206.bmp"), std::string::npos) << left_out->reason;
+  EXPECT_NE(left_out->reason.find("(missing_frames: skip)"), std::string::npos) << left_out->reason;
   write_bytes(gap, tiny_bmp());
 
   // Frame names that are not zero-padded to 6 digits would never be found by the pattern.
@@ -338,6 +345,43 @@ TEST(SmicDataset, FolderTreeProblemsAreErrorsNamingThePath) {
   expect_error<DataError>([&] { build_dataset(yaml_for(root, "  variant: cropped\n")); },
                           {(root / "SMIC_all_cropped" / "HS").string()});
   expect_error<DataError>([&] { build_dataset(yaml_for(dir / "nothing")); }, {(dir / "nothing").string(), "SMIC_all_raw"});
+}
+
+// Common unpackings load the same clips as the documented SMIC_all_raw/HS/: the tree nested once more, the
+// camera folder directly in the root, or the subject folders directly in the root; and a CSV list where the
+// config names the workbook.
+TEST(SmicLayout, CommonUnpackingsLoadTheSameSamples) {
+  test::TempDir dir;
+  const auto root = dir / "SMIC";
+  const auto list = dir / "list.csv";
+  write_bytes(list, "s01,s01_ne_01,100,105,110,2\ns03,s03_sur_02,200,204,209,3\ns03,s03_po_01,300,302,304,1\n");
+  make_native_tree(root, list);
+  const auto keys = [&](const std::string& extra = "") { return test::sample_keys(*build_dataset(yaml_for(root, extra))); };
+  const char* const listed = "  source: list\n  list: smic_hs.xlsx\n";
+  const auto documented = keys();
+  ASSERT_EQ(documented.size(), 3u);
+  EXPECT_EQ(keys(listed), documented);
+  test::nest_once(root / "SMIC_all_raw");
+  EXPECT_EQ(keys(), documented);
+  EXPECT_EQ(keys(listed), documented);
+  fs::rename(root / "SMIC_all_raw" / "SMIC_all_raw" / "HS", root / "HS");
+  fs::remove_all(root / "SMIC_all_raw");
+  EXPECT_EQ(keys(), documented);
+  test::flatten_into_parent(root / "HS");
+  EXPECT_EQ(keys(), documented);
+  EXPECT_EQ(keys(listed), documented);
+  EXPECT_EQ(build_dataset(yaml_for(root))->samples()[0].clip_dir, root / "s1" / "micro" / "negative" / "s1_ne_01");
+}
+
+TEST(SmicLayout, NoFrameTreeNamesEveryPlaceLookedIn) {
+  test::TempDir dir;
+  const auto root = dir / "SMIC";
+  fs::create_directories(root);
+  test::expect_places_listed(yaml_for(root), {root / "SMIC_all_raw" / "HS", root / "SMIC_all_raw" / "SMIC_all_raw" / "HS",
+                                              root / "HS", root});
+  test::expect_places_listed(yaml_for(root, "  variant: cropped\n  camera: VIS\n"),
+                             {root / "SMIC_all_cropped" / "VIS", root / "SMIC_all_cropped" / "SMIC_all_cropped" / "VIS",
+                              root / "VIS", root});
 }
 
 TEST(SmicDataset, CroppedTreeUsesRegImageFramesAndVisRunsAt25Fps) {
@@ -384,8 +428,8 @@ TEST(SmicOptions, BadValuesAreConfigErrorsWithLineAndDefaultsAreWrittenBack) {
   EXPECT_EQ(o.variant, "raw");
   EXPECT_EQ(o.source, "folders");
   EXPECT_FALSE(o.use_list_apex);
-  EXPECT_TRUE(o.check_frames);
-  EXPECT_EQ(o.policies.missing_apex, "midpoint");
+  EXPECT_TRUE(o.common.check_frames);
+  EXPECT_EQ(o.common.policies.missing_apex, "midpoint");
   const auto dump = config.dump();
   for (const char* key : {"camera: HS", "source: folders", "missing_apex: midpoint"})
     EXPECT_NE(dump.find(key), std::string::npos) << key << " not in:\n" << dump;
@@ -524,12 +568,43 @@ TEST_F(SmicETree, ProblemsNameTheRowAndThePath) {
   write_bytes(table(), "Subject,Filename,OnsetF,OffsetF,Emotion\n3,s3_sur_02,200,209,surprise\n");
   expect_error<DataError>([&] { build_dataset(yaml()); }, {table().string(), "FirstF"});
 
-  // The default table is the .xlsx as distributed, next to the frame folder.
+  // The default table is the .xlsx as distributed, next to the frame folder, or its CSV export there.
+  fs::remove(table());
   expect_error<DataError>(
       [&] { build_dataset("dataset:\n  type: smic_e\n  root: " + root().string() + "\n  labels: {classes: [negative]}\n"); },
       {(long_dir() / "SMIC-HS-E_annotation.xlsx").string(), "does not exist"});
   expect_error<ConfigError>([&] { build_dataset(yaml("  subject_digits: 0\n")); }, {"test.yaml:5", "subject_digits"});
   expect_error<ConfigError>([&] { build_dataset(yaml("  camera: IR\n")); }, {"test.yaml:5", "camera", "'IR'"});
+}
+
+// Common unpackings load the same clips as the documented "SMIC-E_raw image/HS_long/SMIC-HS-E/", with the
+// default table looked for beside the frame folder wherever it is: the frame folder nested once more,
+// HS_long/ directly in the root, the frame folder spelt SMIC_HS_E, the subject folders in the root.
+TEST_F(SmicETree, CommonUnpackingsLoadTheSameSamples) {
+  const std::string default_table = "  labels: {classes: [negative, positive, surprise]}\n";
+  const auto keys = [&] {
+    return test::sample_keys(*build_dataset("dataset:\n  type: smic_e\n  root: " + root().string() + "\n" + default_table));
+  };
+  const auto documented = keys();
+  ASSERT_EQ(documented.size(), 3u);
+  test::nest_once(frames());
+  EXPECT_EQ(keys(), documented);
+  fs::rename(long_dir(), root() / "HS_long");
+  fs::remove(root() / "SMIC-E_raw image");
+  test::flatten_into_parent(root() / "HS_long" / "SMIC-HS-E" / "SMIC-HS-E");
+  EXPECT_EQ(keys(), documented);
+  fs::rename(root() / "HS_long" / "SMIC-HS-E", root() / "HS_long" / "SMIC_HS_E");
+  EXPECT_EQ(keys(), documented);
+  test::flatten_into_parent(root() / "HS_long" / "SMIC_HS_E");
+  fs::rename(root() / "HS_long" / "SMIC-HS-E_annotation.csv", root() / "SMIC-HS-E_annotation.csv");
+  test::flatten_into_parent(root() / "HS_long");
+  EXPECT_EQ(keys(), documented);
+}
+
+TEST_F(SmicETree, NoFrameTreeNamesEveryPlaceLookedIn) {
+  fs::remove_all(frames());
+  test::expect_places_listed(yaml(), {frames(), frames() / "SMIC-HS-E", root() / "HS_long" / "SMIC-HS-E",
+                                      root() / "HS_long" / "SMIC_HS_E", root()});
 }
 
 }  // namespace

@@ -103,6 +103,37 @@ struct SampleListOptions {
   static SampleListOptions from_config(const ConfigNode& node);
 };
 
+/// The options every adapter reads the same way, each under its own key directly in the `dataset:`
+/// section (one struct and one reader, so that a key means the same in every dataset):
+///
+///   dataset:
+///     check_frames: true        # the key frame files (onset, apex, offset) must exist when loading
+///     missing_frames: fail      # fail | skip: a sample whose clip folder or key frames are missing
+///     missing_apex: midpoint    # QuirkPolicies (above)
+///     apex_out_of_range: fail
+///     labels: {classes: [...], map: {...}, min_samples_per_class: 0}
+///     sample_list: {...}        # SampleListOptions (above); none by default
+///
+/// What counts as a key frame and how a missing one is worded is each adapter's (see its header);
+/// missing_frames: skip lists every sample left out, with what was missing, in excluded().
+struct AdapterOptions {
+  /// Check at load time that each sample's key frame files exist.
+  bool check_frames = true;
+  /// When a clip folder or key frame is missing: "fail" or "skip" (listed in excluded()).
+  std::string missing_frames = "fail";
+  /// missing_apex / apex_out_of_range.
+  QuirkPolicies policies;
+  /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
+  LabelMap labels;
+  /// Optional third-party sample list; none by default.
+  SampleListOptions sample_list;
+
+  /// Reads the keys above from a dataset section; ConfigError naming the line for an unknown value.
+  static AdapterOptions from_config(const ConfigNode& node);
+  /// The checks from_config makes, for options built in code: ValueError naming `dataset` and the option.
+  void check(const std::string& dataset) const;
+};
+
 /// One row of a sample list, as written (frames -1 where the column is absent or the cell blank / "/").
 struct SampleListRow {
   std::string subject, clip;
@@ -155,10 +186,9 @@ class AnnotatedDataset : public Dataset {
   void exclude(const std::string& sample_id, const std::string& stage, const std::string& reason);
   /// The end of reading one row, common to the adapters: a sample the label map leaves out is listed
   /// as such before any policy runs; otherwise `extra` (dataset-specific checks; false with a reason to
-  /// skip), the apex policies and, when `check_frames`, the key-frame files (`missing_frames: fail|skip`)
-  /// decide whether it is added or excluded with the reason. Policies set to "fail" throw.
-  void admit(SampleMeta s, const QuirkPolicies& policies, const std::string& where, bool check_frames,
-             const std::string& missing_frames,
+  /// skip), the apex policies and, when `options.check_frames`, the key-frame files (`missing_frames:
+  /// fail|skip`) decide whether it is added or excluded with the reason. Policies set to "fail" throw.
+  void admit(SampleMeta s, const AdapterOptions& options, const std::string& where,
              const std::function<bool(SampleMeta&, std::string& skip_reason)>& extra = {});
   /// Applies the sample list when one is given (before the class-size filter, so that classes are
   /// counted over the listed samples), then drops classes with fewer than

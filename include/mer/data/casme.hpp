@@ -4,6 +4,12 @@
 ///   <root>/CASME_raw_selected/sub01/EP01_5/EP01_5-113.jpg   (variant: raw; naming unverified, see below)
 ///   <root>/Cropped/sub01/EP01_5/reg_EP01_5-113.jpg           (variant: cropped)
 ///
+/// The frame tree is looked for in the documented place and then in the common unpackings: the folder
+/// nested once more (Cropped/Cropped/), for the cropped variant Off-TANet's casme1_cropped/, and the
+/// subject folders directly in the root. The first that holds a subNN folder is used (logged when it is
+/// not the documented one); none is a DataError listing every place looked in. The table may be the
+/// .xlsx or a CSV export beside it, whichever `table` names.
+///
 /// The coding sheet itself is not public. Its columns are taken from MEB's reader (tvaranka/meb :
 /// meb/datasets/datasets.py, which reads `casme.xlsx`): Subject (a number; folder sub%02d), Filename, a
 /// blank column, OnsetF, ApexF1, ApexF2, OffsetF, a blank column, Emotion. Columns are located by header
@@ -36,7 +42,7 @@
 ///     labels: {classes: [...], map: {...}}
 ///
 /// Samples: id "casme/sub01/EP01_5", subject "sub01", fps 60. Throws DataError for a missing root, table
-/// or frame folder, a malformed row (file:row, column, value), a repeated clip, or (missing_frames: fail)
+/// or frame tree, a malformed row (file:row, column, value), a repeated clip, or (missing_frames: fail)
 /// a missing frame.
 #include <mer/data/annotated.hpp>
 
@@ -54,16 +60,8 @@ struct CasmeOptions {
   std::string variant = "cropped";
   /// Raw frame file names: "{clip}" is replaced by the Filename, "{}" (or "{:0N}") is the frame number.
   std::string raw_frame_pattern = "{clip}-{}.jpg";
-  /// Check at load time that each sample's onset, apex and offset frame files exist.
-  bool check_frames = true;
-  /// When a clip folder or key frame is missing: "fail" or "skip" (listed in excluded()).
-  std::string missing_frames = "fail";
-  /// missing_apex / apex_out_of_range.
-  QuirkPolicies policies;
-  /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames, missing_frames, missing_apex / apex_out_of_range, labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   static CasmeOptions from_config(const ConfigNode& node);
 };

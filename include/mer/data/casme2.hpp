@@ -25,6 +25,7 @@
 ///     missing_apex: midpoint                # estimate | midpoint | skip | fail   (ApexFrame "/" or blank)
 ///     apex_out_of_range: fail               # clamp | estimate | midpoint | skip | fail
 ///     check_frames: true                    # verify onset/apex/offset files exist when loading
+///     missing_frames: fail                  # fail | skip   (a clip folder or key frame file not there)
 ///     labels: {classes: [...], map: {...}, min_samples_per_class: 0}
 #include <mer/data/annotated.hpp>
 
@@ -45,20 +46,16 @@ struct Casme2Options {
   std::string variant = "raw";
   /// The column the label map reads: "Estimated Emotion" or "Objective Classes" (20190701 table only).
   std::string label_column = "Estimated Emotion";
-  /// What to do with a missing ("/") or out-of-range apex.
-  QuirkPolicies quirks;
-  /// Check at load time that the onset, apex and offset frame files exist.
-  bool check_frames = true;
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames, missing_frames, the apex policies (a missing "/" or out-of-range apex), labels and
+  /// sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   static Casme2Options from_config(const ConfigNode& node);
 };
 
 /// Throws DataError for a missing root or table, a malformed row (naming file:line and column), a clip
-/// listed twice, a missing clip folder, missing frames when check_frames is on, or an apex quirk under
-/// policy "fail"; ValueError for an unknown variant or label column.
+/// listed twice, a missing clip folder or (check_frames) frame file under missing_frames: fail, or an apex
+/// quirk under policy "fail"; ValueError for an unknown variant or label column.
 class Casme2Dataset : public AnnotatedDataset {
  public:
   explicit Casme2Dataset(Casme2Options options);

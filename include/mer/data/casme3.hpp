@@ -5,6 +5,11 @@
 ///   <root>/spNO.1/b/color/175.jpg
 ///   <root>/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx   (sheet "label")
 ///
+/// The spNO.<n>/ folders are looked for in the root (documented), then in the root's folder nested once
+/// more (part_A/part_A/, a zip unpacked into a folder of its name) and in MEB's ME_A/. The first that
+/// holds an spNO.<n> folder is used (logged when not the root); none is a DataError listing every place
+/// looked in. The table may be the .xlsx or a CSV export beside it.
+///
 /// Layout from tvaranka/meb (format "/{subject}/{material}/color/") and the imagename columns of
 /// wangzhifengharrison/HTNet : cas(me)3_part_A_edited.csv; frame numbers are the numbers in the file
 /// names. The table is read by header name: Subject ("spNO.<n>", also the folder), Filename (the task video,
@@ -47,7 +52,7 @@
 ///     missing_frames: fail              # fail | skip
 ///     labels: {classes: [...], map: {...}}
 ///
-/// Samples: subject "spNO.1", fps 30. DataError for a missing root or table, a malformed row (file:row,
+/// Samples: subject "spNO.1", fps 30. DataError for a missing root, table or frame tree, a malformed row (file:row,
 /// column, value), a repeated id, a policy "fail", or (missing_frames: fail) a missing frame.
 #include <mer/data/annotated.hpp>
 
@@ -57,7 +62,7 @@
 namespace mer {
 
 struct Casme3Options {
-  /// Part A data root: holds the spNO.<n>/ folders.
+  /// Part A data root: holds the spNO.<n>/ folders (or ME_A/ or <root name>/ holding them).
   std::filesystem::path root;
   /// Label table (.xlsx or .csv); relative paths are resolved against root.
   std::filesystem::path table = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx";
@@ -73,16 +78,8 @@ struct Casme3Options {
   int max_clip_frames = 0;
   /// "skip" (listed) or "fail".
   std::string long_clip = "skip";
-  /// Check at load time that each sample's onset, apex and offset frame files exist.
-  bool check_frames = true;
-  /// When a clip folder or key frame is missing: "fail" or "skip" (listed in excluded()).
-  std::string missing_frames = "fail";
-  /// missing_apex / apex_out_of_range.
-  QuirkPolicies policies;
-  /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames, missing_frames, missing_apex / apex_out_of_range, labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   static Casme3Options from_config(const ConfigNode& node);
 };

@@ -6,6 +6,12 @@
 ///   <root>/cropped/s15/15_0401girlcrashing/img557.jpg    (variant: cropped; same sub-layout assumed, unverified)
 ///   <root>/CAS(ME)^2code_final.xlsx                      (sheet 1: the code sheet; sheets 2, 3: naming rules)
 ///
+/// The frame tree is looked for in the documented place and then in the common unpackings: the folder
+/// nested once more (rawpic/rawpic/), for the cropped variant Off-TANet's casme^2_cropped/, and the
+/// subject folders directly in the root. The first that holds an s<code> folder is used (logged when it
+/// is not the documented one); none is a DataError listing every place looked in. The code sheet may be
+/// the .xlsx or a CSV export beside it (naming-rule sheets are then read only from an .xlsx).
+///
 /// Code sheet (the workbook's first sheet, no header row; genbing99/SoftNet-SpotME : load_label.py), by
 /// position: 1 subject number, 2 expression ("anger1_1" = <video name>_<expression # in that video>),
 /// 3 onset, 4 apex, 5 offset, 6 AUs ("NULL" when none coded; read as none), 7 emotion (negative, positive,
@@ -73,16 +79,8 @@ struct CasmeSqOptions {
   std::string expression_type = "micro";
   /// Offset 0 (not annotated): "apex" (end at the apex, recorded), "skip" (listed) or "fail".
   std::string missing_offset = "skip";
-  /// Check at load time that each sample's onset, apex and offset frame files exist.
-  bool check_frames = true;
-  /// When a video folder or key frame is missing: "fail" or "skip" (listed in excluded()).
-  std::string missing_frames = "fail";
-  /// missing_apex / apex_out_of_range.
-  QuirkPolicies policies;
-  /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames, missing_frames, missing_apex / apex_out_of_range, labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   static CasmeSqOptions from_config(const ConfigNode& node);
 };

@@ -51,16 +51,9 @@ struct ManifestOptions {
   std::string frame_pattern;
   /// Frames per second for rows with a blank (or no) fps cell; 0 = none given.
   double fps = 0;
-  /// Check at load time that the key frame files (or the video file) exist.
-  bool check_frames = true;
-  /// When a frame folder, key frame or video is missing: "fail" or "skip" (listed in excluded()).
-  std::string missing_frames = "fail";
-  /// missing_apex / apex_out_of_range.
-  QuirkPolicies policies;
-  /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames (the key frame files, or the video file), missing_frames, missing_apex /
+  /// apex_out_of_range, labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   static ManifestOptions from_config(const ConfigNode& node);
 };

@@ -5,6 +5,11 @@
 ///   <root>/Micro_Expression/happiness/S01-01-001/15.jpg
 ///   <root>/MMEW_Micro_Exp.xlsx
 ///
+/// The emotion folders are looked for in Micro_Expression/ (documented), then in Micro_Expression/
+/// nested once more and directly in the root; the first place holding an emotion folder (a lower-case
+/// word, as the table writes emotions) is used, logged when not the documented one; none is a DataError
+/// listing every place looked in. The table may be the .xlsx or a CSV export beside it.
+///
 /// Frames are <n>.jpg numbered from 1 in each clip (tvaranka/meb : meb/datasets/datasets.py; the
 /// imagename column of wangzhifengharrison/HTNet : MMEW_Micro_Exp_delete_others.csv). The table is read by
 /// header name: Subject (a number; subject "S%02d", which must agree with a Filename of the form
@@ -29,7 +34,7 @@
 ///     labels: {classes: [...], map: {...}}
 ///
 /// Samples: id "mmew/S01/S01-01-001", subject "S01", fps 90. DataError for a missing root, table or
-/// Micro_Expression/ folder, a malformed row (file:row, column, value), a repeated clip, or
+/// frame tree, a malformed row (file:row, column, value), a repeated clip, or
 /// (missing_frames: fail) a missing clip folder or frame.
 #include <mer/data/annotated.hpp>
 
@@ -43,16 +48,8 @@ struct MmewOptions {
   std::filesystem::path root;
   /// Micro-expression table (.xlsx or .csv); relative paths are resolved against root.
   std::filesystem::path table = "MMEW_Micro_Exp.xlsx";
-  /// Check at load time that each sample's onset, apex and offset frame files exist.
-  bool check_frames = true;
-  /// When a clip folder or key frame is missing: "fail" or "skip" (listed in excluded()).
-  std::string missing_frames = "fail";
-  /// missing_apex / apex_out_of_range.
-  QuirkPolicies policies;
-  /// Raw emotion -> class (dataset.labels, meta/label_map.hpp).
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames, missing_frames, missing_apex / apex_out_of_range, labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   static MmewOptions from_config(const ConfigNode& node);
 };

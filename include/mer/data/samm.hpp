@@ -33,6 +33,7 @@
 ///     missing_apex: midpoint                 # estimate | midpoint | skip | fail
 ///     apex_out_of_range: fail                # clamp | estimate | midpoint | skip | fail
 ///     check_frames: true                     # onset/apex/offset frame files must exist at load time
+///     missing_frames: fail                   # fail | skip   (a clip folder or key frame file not there)
 ///     labels:
 ///       classes: [Anger, Happiness, Contempt, Surprise, Other]   # 5 classes: 136 samples, 27 subjects
 #include <mer/data/annotated.hpp>
@@ -54,21 +55,16 @@ struct SammOptions {
   std::string variant = "raw";
   /// An apex fewer than this many frames after the onset counts as out of range (032_3_2); 0 disables.
   int min_onset_to_apex = 2;
-  /// Check at load time that the onset, apex and offset frame files exist.
-  bool check_frames = true;
-  /// missing_apex / apex_out_of_range.
-  QuirkPolicies policies;
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames, missing_frames, missing_apex / apex_out_of_range, labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   /// ConfigError naming the line for an unknown variant or policy, or a negative min_onset_to_apex.
   static SammOptions from_config(const ConfigNode& node);
 };
 
-/// Throws DataError (one line) for a missing root, table, frame folder, clip folder or frame file (naming
-/// the path and the table row), a malformed row (naming file:row, the column and the value), a clip
-/// listed twice, or an apex problem under `fail`.
+/// Throws DataError (one line) for a missing root, table or frame folder, a missing clip folder or frame
+/// file under missing_frames: fail (naming the path and the table row), a malformed row (naming file:row,
+/// the column and the value), a clip listed twice, or an apex problem under `fail`.
 class SammDataset : public AnnotatedDataset {
  public:
   explicit SammDataset(SammOptions options);

@@ -11,10 +11,15 @@
 /// (s1, not s01), frame numbers absolute camera indices zero-padded to at least 6 digits. Clips under
 /// s<N>/non_micro/ are not micro-expressions and are ignored. HS records at 100 fps, VIS and NIR at 25.
 ///
+/// The camera folder is looked for in the documented place, then in the common unpackings: the tree
+/// nested once more (SMIC_all_raw/SMIC_all_raw/HS/), the camera folder directly in the root (HS/), and
+/// the subject folders directly in the root (one camera's copy). The first that holds an s<N> folder is
+/// used (logged when not the documented one); none is a DataError listing every place looked in.
+///
 /// SMIC comes without an annotation table. `source: folders` (default) reads the clips from the tree:
 /// the class is the emotion folder, onset and offset are the first and last frame numbers found, and the
 /// clip folder name must agree with both (s<N>_<ne|po|sur>_<NN>). `source: list` reads a list file
-/// instead, like smic_hs.csv (xiazhaoqiang/Benchmark-MicroExpressionRec): no header, columns subject,
+/// (the .xlsx or a CSV export beside it, whichever `list` names) instead, like smic_hs.csv (xiazhaoqiang/Benchmark-MicroExpressionRec): no header, columns subject,
 /// filename, onset, apex, offset, label (1 positive, 2 negative, 3 surprise). Lists write IDs padded
 /// (s01, s01_ne_01); they are mapped to the unpadded folders (s1, s1_ne_01) and the mapping is recorded
 /// on each sample. Every listed clip folder must exist.
@@ -35,6 +40,7 @@
 ///     missing_apex: midpoint   # estimate | midpoint | skip | fail
 ///     apex_out_of_range: fail  # clamp | estimate | midpoint | skip | fail
 ///     check_frames: true       # folders: frame numbers contiguous; list: onset/apex/offset files exist
+///     missing_frames: fail     # fail | skip   (a clip folder, its frames, or a gap in them)
 ///     labels:
 ///       classes: [negative, positive, surprise]
 ///
@@ -42,6 +48,14 @@
 ///
 ///   <root>/SMIC-E_raw image/HS_long/SMIC-HS-E_annotation.xlsx
 ///   <root>/SMIC-E_raw image/HS_long/SMIC-HS-E/s01/<Filename>/image<N>.<ext>
+///
+/// The frame folder is looked for in the documented place, then nested once more
+/// (SMIC-HS-E/SMIC-HS-E/), in HS_long/ directly in the root (without "SMIC-E_raw image/"), spelt
+/// SMIC_HS_E there (QqXuyujie/Micro-Expression-Datasets' copy), and as subject folders directly in the
+/// root; the first holding an s<N> folder is used (logged when not the documented one); none is a
+/// DataError listing every place looked in. The default table is the workbook beside the frame folder
+/// found (beside the outer folder of a doubled one; in the root with the subject folders), or its CSV
+/// export.
 ///
 /// The annotation (genbing99/MEAN_Spot-then-recognize) has columns Subject (a number), Filename, OnsetF,
 /// OffsetF, Emotion, FirstF and no apex; the HS sheet has 157 data rows followed by text rows. The table
@@ -63,6 +77,7 @@
 ///     subject_digits: 2        # subject folder = "s" + Subject zero-padded to this width
 ///     missing_apex: midpoint   # estimate | midpoint | skip | fail
 ///     check_frames: true       # the onset/apex/offset frame files must exist
+///     missing_frames: fail     # fail | skip   (a clip folder, or frames the row points at)
 ///     labels:
 ///       classes: [negative, positive, surprise]
 #include <mer/data/annotated.hpp>
@@ -87,22 +102,20 @@ struct SmicOptions {
   std::filesystem::path list;
   /// Use the list's apex column (a third-party estimate) instead of the missing_apex policy.
   bool use_list_apex = false;
-  /// folders: a clip's frame numbers must be contiguous; list: the onset/apex/offset files must exist.
-  bool check_frames = true;
-  /// missing_apex (default midpoint: SMIC has no apex) / apex_out_of_range (a list apex).
-  QuirkPolicies policies;
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames (folders: a clip's frame numbers must be contiguous; list: the onset/apex/offset files
+  /// must exist), missing_frames, missing_apex (midpoint: SMIC has no apex) / apex_out_of_range (a list
+  /// apex), labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   /// ConfigError naming the line for an unknown camera/variant/source/policy, or source: list without list.
   static SmicOptions from_config(const ConfigNode& node);
 };
 
 /// Emotion names are the folder names: negative, positive, surprise. Throws DataError (one line) for a
-/// missing root, camera folder, clip folder (naming the list row) or frame file, an unexpected folder in
-/// the tree, a clip without frames or with a gap, frame files not padded to 6 digits, a clip name that
-/// disagrees with its subject or class, or a malformed list row (naming file:row).
+/// missing root or frame tree, an unexpected folder in the tree, frame files not padded to 6 digits, a
+/// clip name that disagrees with its subject or class, a malformed list row (naming file:row), or, under
+/// missing_frames: fail, a missing clip folder (naming the list row) or frame file, or a clip without
+/// frames or with a gap.
 class SmicDataset : public AnnotatedDataset {
  public:
   explicit SmicDataset(SmicOptions options);
@@ -137,27 +150,25 @@ struct SmicEOptions {
   std::filesystem::path root;
   /// "HS" (100 fps), "VIS" or "NIR" (25 fps).
   std::string camera = "HS";
-  /// Annotation table; "" = SMIC-E_raw image/<camera>_long/SMIC-<camera>-E_annotation.xlsx. Relative to root.
+  /// Annotation table; "" = SMIC-<camera>-E_annotation.xlsx beside the frame folder (documented:
+  /// SMIC-E_raw image/<camera>_long/). Relative to root.
   std::filesystem::path table;
   /// Worksheet of an .xlsx table; "" takes the first one.
   std::string sheet;
   /// The subject folder is "s" + Subject zero-padded to this many digits (2: s01; 1: s1).
   int subject_digits = 2;
-  /// The onset, apex and offset frame files must exist at load time.
-  bool check_frames = true;
-  /// missing_apex (SMIC-E has no apex; default midpoint).
-  QuirkPolicies policies;
-  LabelMap labels;
-  /// Optional third-party sample list (data/annotated.hpp); none by default.
-  SampleListOptions sample_list;
+  /// check_frames (the onset, apex and offset frame files), missing_frames, missing_apex (SMIC-E has no
+  /// apex; midpoint), labels, sample_list (data/annotated.hpp).
+  AdapterOptions common;
 
   /// ConfigError naming the line for an unknown camera or policy, or subject_digits outside 1..9.
   static SmicEOptions from_config(const ConfigNode& node);
 };
 
-/// Throws DataError (one line) for a missing root, table, frame folder or clip folder (naming the row),
-/// a clip without numbered frames or with mixed names, an OnsetF/OffsetF outside the clip's frames
-/// (naming the row and the index), a malformed row, or a clip listed twice.
+/// Throws DataError (one line) for a missing root, table or frame tree, a clip with mixed frame names, a
+/// malformed row, a clip listed twice, or, under missing_frames: fail, a missing clip folder (naming the
+/// row), a clip without numbered frames, an OffsetF past the clip's frames (naming the row and the index)
+/// or a missing apex frame.
 class SmicEDataset : public AnnotatedDataset {
  public:
   explicit SmicEDataset(SmicEOptions options);

@@ -4,6 +4,7 @@
 #include <mer/core/log.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace mer::detail {
@@ -62,6 +63,11 @@ fs::path find_frame_tree(const std::string& dataset, const std::vector<fs::path>
   std::string looked;
   for (const auto& c : candidates) looked += (looked.empty() ? "'" : ", '") + c.string() + "'";
   throw DataError(dataset + ": no frame folder found; looked for " + expected + " in " + looked);
+}
+
+bool is_casme_subject(const std::string& name) {
+  return name.size() > 3 && name.compare(0, 3, "sub") == 0 &&
+         std::all_of(name.begin() + 3, name.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 fs::path find_table(const std::string& dataset, const fs::path& path, const std::string& expected) {
@@ -143,13 +149,41 @@ bool check_key_frames(const SampleMeta& s, const std::string& where, const std::
       }
     }
   }
-  if (problem.empty()) return true;
-  if (missing_frames == "skip") {
-    skip_reason = problem + " (missing_frames: skip)";
-    return false;
+  return problem.empty() ||
+         apply_missing_frames(missing_frames, problem,
+                              where + ": sample " + s.id + ": " + problem +
+                                  " (missing_frames: fail; use skip to leave such samples out, listed)",
+                              skip_reason);
+}
+
+bool apply_missing_frames(const std::string& missing_frames, const std::string& problem,
+                          const std::string& fail_message, std::string& skip_reason) {
+  if (missing_frames != "skip") throw DataError(fail_message);
+  skip_reason = problem + " (missing_frames: skip)";
+  return false;
+}
+
+bool check_clip_frames(const SampleMeta& s, const std::string& where, const std::string& sample,
+                       const std::vector<std::pair<std::string, int>>& frames, bool check_frames,
+                       const std::string& missing_frames, std::string& skip_reason) {
+  std::error_code ec;
+  if (!fs::is_directory(s.clip_dir, ec))
+    return apply_missing_frames(missing_frames, "clip folder '" + s.clip_dir.string() + "' does not exist",
+                                where + ": clip folder '" + s.clip_dir.string() + "' of sample " + sample +
+                                    " does not exist; expected the clip's frames there",
+                                skip_reason);
+  if (!check_frames) return true;
+  for (const auto& [column, frame] : frames) {
+    if (frame < 0) continue;  // apex left to an estimating stage
+    const auto path = s.frame_path(frame);
+    if (!fs::is_regular_file(path, ec))
+      return apply_missing_frames(missing_frames,
+                                  concat("frame file '", path.string(), "' for ", column, " ", frame, " does not exist"),
+                                  concat(where, ": frame file '", path.string(), "' of sample ", s.id,
+                                         " does not exist; expected it for ", column, " ", frame),
+                                  skip_reason);
   }
-  throw DataError(where + ": sample " + s.id + ": " + problem +
-                  " (missing_frames: fail; use skip to leave such samples out, listed)");
+  return true;
 }
 
 void IdRegistry::insert(const std::string& id, const std::string& where) {

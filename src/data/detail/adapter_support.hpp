@@ -31,6 +31,8 @@ void require_file(const std::string& dataset, const std::string& what, const std
 /// place when it is not the documented one; DataError listing every place looked in when none is.
 std::filesystem::path find_frame_tree(const std::string& dataset, const std::vector<std::filesystem::path>& candidates,
                                       bool (*is_subject)(const std::string&), const std::string& expected);
+/// A CASME / CASME II subject folder: "sub" and digits ("sub01").
+bool is_casme_subject(const std::string& name);
 /// An annotation table: `path` as configured, or else its other form beside it (the .xlsx as distributed or
 /// a CSV export of it, same stem), logged; DataError naming both when neither exists.
 std::filesystem::path find_table(const std::string& dataset, const std::filesystem::path& path, const std::string& expected);
@@ -52,10 +54,24 @@ std::string required_cell(const Table& table, std::size_t r, std::size_t column,
 bool apply_missing_offset(const std::string& policy, SampleMeta& s, const std::string& where,
                           std::string& skip_reason);
 
+/// `missing_frames: fail | skip` for something an adapter found missing: under "skip" returns false with
+/// `skip_reason` = `problem` + " (missing_frames: skip)"; under "fail" throws DataError(`fail_message`),
+/// the adapter's own wording of the same problem.
+bool apply_missing_frames(const std::string& missing_frames, const std::string& problem,
+                          const std::string& fail_message, std::string& skip_reason);
+
 /// The frame files a sample's onset, apex and offset come from exist (for a frame-folder sample: the
 /// folder too). `missing_frames: fail | skip`. Returns false with `skip_reason` under "skip".
 bool check_key_frames(const SampleMeta& s, const std::string& where, const std::string& missing_frames,
                       std::string& skip_reason);
+/// The frame check of the adapters that name their table's frame columns (CASME II, SAMM, SMIC lists):
+/// the clip folder must exist, and with `check_frames` the file of each of `frames` ({column, number};
+/// numbers < 0, an apex left to an estimating stage, are not looked for). DataError (missing_frames:
+/// fail) naming `where`, the path, the column and `sample` (the id, plus how the table wrote it where
+/// that differs); false with `skip_reason` under "skip".
+bool check_clip_frames(const SampleMeta& s, const std::string& where, const std::string& sample,
+                       const std::vector<std::pair<std::string, int>>& frames, bool check_frames,
+                       const std::string& missing_frames, std::string& skip_reason);
 
 /// Ids seen so far; a repeat is a DataError naming both rows.
 class IdRegistry {
