@@ -159,10 +159,15 @@ struct Experiment::State {
   /// pretrain: a dataset (e.g. macro-expressions) the model is first trained on, with its own schedule.
   std::unique_ptr<Dataset> pretrain_dataset;
   std::optional<TrainerOptions> pretrain_train;
+  /// protocol.transductive (cross-database only): the test database's samples, unlabelled, join the
+  /// domain losses during training.
+  bool transductive = false;
 };
 
 namespace {
 const char* const kOptimisticStamp = "optimistic: epochs chosen on the test subject";
+const char* const kTransductiveStamp =
+    "transductive: the test database's samples were used, without their labels, by the domain losses in training";
 }
 
 Experiment::Experiment(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -225,6 +230,9 @@ Experiment Experiment::from_config(const Config& config) {
   const int repeats = protocol_node.get<int>("repeats", 1);
   MER_CHECK(repeats >= 1 && repeats <= 100, ConfigError, protocol_node.where("repeats"), ": 'protocol.repeats' must be in 1..100, got ",
             repeats);
+  // Transductive domain adaptation sees the test data (never its labels) while training: allowed only
+  // where the test side is another database, and stamped on every output.
+  const bool transductive = protocol_node.get<bool>("transductive", false);
   auto protocol = builtin_protocols().build(protocol_node);
   auto model_node = root.child("model");
   // Every model option and input group is read and checked now, against the names the preprocessing will
@@ -239,6 +247,19 @@ Experiment Experiment::from_config(const Config& config) {
   }
   auto init = InitOptions::from_config(model_node);
   auto train = TrainerOptions::from_config(root.child("train"));
+  if (transductive) {
+    MER_CHECK(protocol_node.get<std::string>("type", "") == "lodo", ConfigError, protocol_node.where("transductive"),
+              ": protocol.transductive uses the test side's samples, unlabelled, for domain adaptation; it is allowed only "
+              "for cross-database evaluation (type: lodo), where the test side is another database, not for '",
+              protocol_node.get<std::string>("type", ""), "'");
+    bool domain_loss = false;
+    for (const auto& l : train.losses) {
+      const auto type = l.get<std::string>("type", "");
+      domain_loss = domain_loss || type == "domain_adversarial" || type == "coral";
+    }
+    MER_CHECK(domain_loss, ConfigError, protocol_node.where("transductive"),
+              ": protocol.transductive needs a domain loss in train.losses (domain_adversarial or coral) to use the unlabelled samples");
+  }
   {
     bool distill_loss = false;
     for (const auto& l : train.losses) distill_loss = distill_loss || l.get<std::string>("type", "") == "distill";
@@ -274,7 +295,7 @@ Experiment Experiment::from_config(const Config& config) {
                                           protocol_node.required<std::string>("type"), std::move(protocol), model_node,
                                           model_node.required<std::string>("type"), train,
                                           std::move(variants), select_on_test, repeats, std::move(init),
-                                          std::move(pretrain_dataset), std::move(pretrain_train)});
+                                          std::move(pretrain_dataset), std::move(pretrain_train), transductive});
   return Experiment(std::move(st));
 }
 
@@ -693,7 +714,8 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
       if (teacher)
         soft = teacher->fold_targets(fs::path(file).stem().string(), features, train, fold.val, fold.test, trainer, ctx,
                                      result.folds_run == 0);
-      const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx, on_epoch, teacher ? &soft : nullptr);
+      const auto history = trainer.fit(*model, features, train, fold.val, seed, ctx, on_epoch, teacher ? &soft : nullptr,
+                                       st.transductive ? fold.test : std::vector<std::size_t>{});
       // The fit's selected epoch (the last, or the best on the training side's validation subjects): the
       // test subject plays no part in choosing it. Its history goes beside its predictions.
       run_dir.write(file.substr(0, file.size() - 4) + ".json", history_json(history, train.size(), fold.val.size()));
@@ -802,7 +824,8 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
     if (!curves.empty()) {
       info.images.emplace_back("learning_curves.png", "Learning curves");
       write_learning_curves_png(run_dir.file("learning_curves.png"), curves,
-                                (st.select_on_test ? std::string(kOptimisticStamp) + " - " : std::string()) + st.name +
+                                (st.select_on_test ? std::string(kOptimisticStamp) + " - " : std::string()) +
+                                    (st.transductive ? std::string("transductive - ") : std::string()) + st.name +
                                     ": " + st.model_type + ", " + std::to_string(curves.size()) + " folds");
     }
   }
@@ -839,6 +862,10 @@ ExperimentResult Experiment::run(const RunDir& run_dir, const RunContext& ctx, c
                                        "accuracy {:.3f} ± {:.3f} (mean ± sd over repeats; the pooled figures below count "
                                        "every sample once per repeat)",
                                        st.repeats, mu, su, ma, sa, mc, sc));
+  }
+  if (st.transductive) {
+    scores.notes.push_back(kTransductiveStamp);
+    info.facts.push_back(kTransductiveStamp);
   }
   if (st.select_on_test) scores.notes.push_back(std::string("this run also reports optimistic numbers (") +
                                                kOptimisticStamp + "); the numbers here are the honest ones");

@@ -238,6 +238,7 @@ class DomainAdversarialLoss : public Loss {
                                                                       torch::nn::Linear(hidden, ctx.num_domains)));
     set_progress(0.0);
   }
+  bool reads_unlabelled() const override { return true; }
   void set_progress(double p) override {
     lambda_ = schedule_ == "constant" ? lambda_max_ : lambda_max_ * (2.0 / (1.0 + std::exp(-10.0 * p)) - 1.0);
   }
@@ -261,6 +262,7 @@ class DomainAdversarialLoss : public Loss {
 class CoralLoss : public Loss {
  public:
   CoralLoss(const ConfigNode&, const LossContext&) {}
+  bool reads_unlabelled() const override { return true; }
   LossValue compute(const ModelOutput& out, const LossTargets& t) override {
     const auto& f = read(out);
     MER_CHECK(t.domains.defined(), ValueError, "loss '", name, "' needs the samples' domains, but the batch has none");

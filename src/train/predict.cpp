@@ -1,6 +1,7 @@
 #include <mer/core/config.hpp>
 #include <mer/core/error.hpp>
 #include <mer/core/log.hpp>
+#include <mer/core/version.hpp>
 #include <mer/data/frames.hpp>
 #include <mer/eval/predictions.hpp>
 #include <mer/io/atomic_file.hpp>
@@ -16,11 +17,14 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/videoio.hpp>
+#include <torch/csrc/jit/frontend/tracer.h>
+#include <torch/script.h>
 #include <torch/serialize.h>
 #include <torch/utils.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 
@@ -146,6 +150,35 @@ LoadedCheckpoint load_checkpoint(const fs::path& file) {
 
 }  // namespace detail
 
+namespace {
+
+// The checkpoint files of a run: "fit_all", one fold (its name as in predictions.csv), or "" for every
+// fold's; DataError naming the run folder and what is missing.
+std::vector<std::string> run_checkpoints(const fs::path& run_dir, const std::string& model) {
+  std::vector<std::string> files;
+  if (model == "fit_all") {
+    files.push_back((run_dir / "fit_all.pt").string());
+    MER_CHECK(fs::exists(files.back()), DataError, "run folder '", run_dir.string(),
+              "' has no fit_all.pt; train it with `mer train --fit-all` (or `mer report merge --fit-all`)");
+  } else if (!model.empty()) {
+    auto stem = model;
+    std::replace(stem.begin(), stem.end(), '/', '_');
+    files.push_back((run_dir / "folds" / (stem + ".pt")).string());
+    MER_CHECK(fs::exists(files.back()), DataError, "run folder '", run_dir.string(), "' has no model of fold '", model,
+              "' (", files.back(), "); fold names are those of predictions.csv");
+  } else {
+    if (fs::is_directory(run_dir / "folds"))
+      for (const auto& e : fs::directory_iterator(run_dir / "folds"))
+        if (e.path().extension() == ".pt") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    MER_CHECK(!files.empty(), DataError, "run folder '", run_dir.string(),
+              "' kept no fold models (folds/*.pt; runtime.checkpoints was none, or auto with a model over 20 M parameters)");
+  }
+  return files;
+}
+
+}  // namespace
+
 PredictResult predict_clip(const fs::path& run_dir, const PredictRequest& req, const RunContext& ctx) {
   const auto config_file = run_dir / "config.resolved.yaml";
   MER_CHECK(fs::exists(config_file), DataError, "'", run_dir.string(), "' is not a libmer run folder (no config.resolved.yaml)");
@@ -166,25 +199,7 @@ PredictResult predict_clip(const fs::path& run_dir, const PredictRequest& req, c
     r.classes = predictions_classes(preds);
   }
 
-  // The checkpoints.
-  if (req.model == "fit_all") {
-    r.models.push_back((run_dir / "fit_all.pt").string());
-    MER_CHECK(fs::exists(r.models.back()), DataError, "run folder '", run_dir.string(),
-              "' has no fit_all.pt; train it with `mer train --fit-all` (or `mer report merge --fit-all`)");
-  } else if (!req.model.empty()) {
-    auto stem = req.model;
-    std::replace(stem.begin(), stem.end(), '/', '_');
-    r.models.push_back((run_dir / "folds" / (stem + ".pt")).string());
-    MER_CHECK(fs::exists(r.models.back()), DataError, "run folder '", run_dir.string(), "' has no model of fold '", req.model,
-              "' (", r.models.back(), "); fold names are those of predictions.csv");
-  } else {
-    if (fs::is_directory(run_dir / "folds"))
-      for (const auto& e : fs::directory_iterator(run_dir / "folds"))
-        if (e.path().extension() == ".pt") r.models.push_back(e.path().string());
-    std::sort(r.models.begin(), r.models.end());
-    MER_CHECK(!r.models.empty(), DataError, "run folder '", run_dir.string(),
-              "' kept no fold models (folds/*.pt; runtime.checkpoints was none, or auto with a model over 20 M parameters)");
-  }
+  r.models = run_checkpoints(run_dir, req.model);
 
   // The clip as a sample.
   SampleMeta s;
@@ -274,6 +289,110 @@ std::string predict_result_json(const PredictResult& r) {
   j["onset"] = r.onset, j["apex"] = r.apex, j["offset"] = r.offset;
   j["apex_from"] = r.apex_from;
   return j.dump(2) + "\n";
+}
+
+ExportResult export_torchscript(const fs::path& run_dir, const std::string& fold, const fs::path& out) {
+  MER_CHECK(!fold.empty(), ValueError, "export needs one model: a fold name (as in predictions.csv) or fit_all");
+  const auto config_file = run_dir / "config.resolved.yaml";
+  MER_CHECK(fs::exists(config_file), DataError, "'", run_dir.string(), "' is not a libmer run folder (no config.resolved.yaml)");
+  const auto config_text = read_file(config_file);
+  ExportResult r;
+  r.checkpoint = run_checkpoints(run_dir, fold).front();
+  auto c = detail::load_checkpoint(r.checkpoint);
+  Classifier& model = *c.model;
+  model.eval();
+  // Weights become constants of the traced graph: the tracer refuses to bake in tensors that require grad.
+  for (auto& p : model.parameters()) p.set_requires_grad(false);
+
+  // The inputs the model reads, in its order, each as one sample of the shape it was trained on.
+  const auto& wanted = model.input_names();
+  for (const auto& in : c.spec.inputs)
+    if (wanted.empty() || std::find(wanted.begin(), wanted.end(), in.name) != wanted.end()) r.inputs.push_back(in);
+  if (!wanted.empty()) {
+    std::sort(r.inputs.begin(), r.inputs.end(), [&](const InputSpec& a, const InputSpec& b) {
+      return std::find(wanted.begin(), wanted.end(), a.name) < std::find(wanted.begin(), wanted.end(), b.name);
+    });
+  }
+  MER_CHECK(!r.inputs.empty(), InternalError, "checkpoint '", r.checkpoint, "' names no input group");
+  std::vector<std::string> argument_names;
+  torch::jit::Stack example;
+  torch::manual_seed(0);
+  for (const auto& in : r.inputs) {
+    std::vector<std::int64_t> shape = {1};
+    shape.insert(shape.end(), in.shape.begin(), in.shape.end());
+    example.emplace_back(torch::randn(shape));
+    // Python argument names: the group names, with anything but letters, digits and _ replaced.
+    std::string arg = in.name;
+    for (auto& ch : arg)
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    if (arg.empty() || std::isdigit(static_cast<unsigned char>(arg[0]))) arg = "x_" + arg;
+    argument_names.push_back(arg);
+  }
+  const auto call = [&](const torch::jit::Stack& stack) {
+    NamedInputs named;
+    for (std::size_t i = 0; i < r.inputs.size(); ++i) named.emplace_back(r.inputs[i].name, stack[i].toTensor());
+    return model.forward(named).logits;
+  };
+  const auto traced = torch_boundary("tracing " + r.checkpoint, [&] {
+    torch::NoGradGuard no_grad;
+    return torch::jit::tracer::trace(
+               example, [&](torch::jit::Stack stack) -> torch::jit::Stack { return {call(stack)}; },
+               [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false,
+               /*force_outplace=*/false, nullptr, argument_names)
+        .first->graph;
+  });
+  // A module whose forward is the traced graph, as torch.jit.trace makes one in Python.
+  torch::jit::Module module(c10::QualifiedName("__torch__.libmer.ExportedModel"));
+  traced->insertInput(0, "self")->setType(module._ivalue()->type());
+  auto* forward = module._ivalue()->compilation_unit()->create_function(
+      c10::QualifiedName(*module.type()->name(), "forward"), traced);
+  module.type()->addMethod(forward);
+  fs::create_directories(fs::absolute(out).parent_path());
+  const auto tmp = out.string() + ".tmp";
+  torch_boundary("saving " + out.string(), [&] { module.save(tmp); });
+  fs::rename(tmp, out);
+
+  // The file as Python will load it must give libmer's probabilities: checked on fresh random inputs, so
+  // a model whose behaviour depends on its input in ways tracing cannot record fails here, not for the user.
+  auto loaded = torch::jit::load(out.string());
+  torch::jit::Stack probe;
+  for (const auto& v : example) probe.emplace_back(torch::randn(v.toTensor().sizes()));
+  {
+    torch::NoGradGuard no_grad;
+    const auto ours = torch::softmax(call(probe), 1);
+    const auto theirs = torch::softmax(loaded.forward(std::vector<c10::IValue>(probe.begin(), probe.end())).toTensor(), 1);
+    r.max_difference = (ours - theirs).abs().max().item<double>();
+  }
+  if (!(r.max_difference <= 1e-5)) {
+    fs::remove(out);
+    throw InternalError(detail::concat("the traced model of ", r.checkpoint, " differs from libmer's by ", r.max_difference,
+                                       " in probability on a random input (its forward depends on its input in a way"
+                                       " tracing cannot record); not exported"));
+  }
+
+  // The sidecar: what the inputs are and how the run made them, so the model can be fed from Python.
+  nlohmann::json j;
+  j["checkpoint"] = r.checkpoint;
+  j["fold"] = fold;
+  j["libmer"] = version();
+  j["model"] = YAML::Load(detail::yaml_section(config_text, "model")).IsNull() ? nlohmann::json() : nlohmann::json(detail::yaml_section(config_text, "model"));
+  j["classes"] = nlohmann::json::array();
+  {
+    fs::path preds = run_dir / "predictions.csv";
+    if (!fs::exists(preds) && fs::is_directory(run_dir / "folds"))
+      for (const auto& e : fs::directory_iterator(run_dir / "folds"))
+        if (e.path().extension() == ".csv") preds = e.path();
+    if (fs::exists(preds)) j["classes"] = predictions_classes(preds);
+  }
+  for (std::size_t i = 0; i < r.inputs.size(); ++i)
+    j["inputs"].push_back({{"argument", argument_names[i]}, {"group", r.inputs[i].name}, {"shape", r.inputs[i].shape},
+                           {"vector_field", r.inputs[i].vector_field}});
+  j["output"] = "logits [N, classes]; softmax over dim 1 gives the probabilities in the order of 'classes'";
+  j["preprocess"] = detail::yaml_section(config_text, "preprocess");
+  j["traced_max_probability_difference"] = r.max_difference;
+  r.sidecar = out.string() + ".json";
+  write_file_atomic(r.sidecar, j.dump(2) + "\n");
+  return r;
 }
 
 }  // namespace mer

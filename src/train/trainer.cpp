@@ -249,6 +249,16 @@ struct Batcher {
     if (augment) x = (*augment)(x, *rng);
     return split_groups(x.to(device), slices, wanted);
   }
+  // Each row's domain index (its dataset's), -1 for a dataset that is not a domain.
+  torch::Tensor domains(const std::size_t* idx, std::size_t n) const {
+    auto d = torch::empty({static_cast<std::int64_t>(n)}, torch::kLong);
+    auto* out = d.data_ptr<std::int64_t>();
+    for (std::size_t r = 0; r < n; ++r) {
+      const auto it = domain_of.find(f.samples[idx[r]].dataset);
+      out[r] = it == domain_of.end() ? -1 : it->second;
+    }
+    return d.to(device);
+  }
   LossTargets targets(const std::size_t* idx, std::size_t n) const {
     LossTargets t;
     t.labels = label_batch(f, idx, n, device);
@@ -266,15 +276,7 @@ struct Batcher {
       t.action_units = values.to(device);
       t.action_units_known = known.to(device);
     }
-    if (!domain_of.empty()) {
-      auto d = torch::empty({static_cast<std::int64_t>(n)}, torch::kLong);
-      auto* out = d.data_ptr<std::int64_t>();
-      for (std::size_t r = 0; r < n; ++r) {
-        const auto it = domain_of.find(f.samples[idx[r]].dataset);
-        out[r] = it == domain_of.end() ? -1 : it->second;
-      }
-      t.domains = d.to(device);
-    }
+    if (!domain_of.empty()) t.domains = domains(idx, n);
     if (teacher) {
       const auto k = static_cast<std::int64_t>(teacher->begin()->second.size());
       auto logits = torch::empty({static_cast<std::int64_t>(n), k});
@@ -294,10 +296,23 @@ struct Batcher {
 // term's two parts across batches (on the device, read once per epoch), so epoch figures are exact.
 struct Objective {
   std::vector<std::shared_ptr<Loss>> losses;
-  torch::Tensor batch(const ModelOutput& out, const LossTargets& t, std::vector<torch::Tensor>* sums) const {
+  // `labelled`: how many leading rows of the batch have labels (the rest are a transductive fit's
+  // unlabelled rows, seen only by the losses that read them); -1: all.
+  torch::Tensor batch(const ModelOutput& out, const LossTargets& t, std::vector<torch::Tensor>* sums,
+                      std::int64_t labelled = -1) const {
+    const bool mixed = labelled >= 0 && labelled < out.logits.size(0);
+    ModelOutput out_l;
+    LossTargets t_l;
+    if (mixed) {
+      out_l.logits = out.logits.narrow(0, 0, labelled);
+      for (const auto& [name, v] : out.aux) out_l.aux[name] = v.narrow(0, 0, labelled);
+      t_l = t;
+      if (t.domains.defined()) t_l.domains = t.domains.narrow(0, 0, labelled);
+    }
     torch::Tensor total;
     for (std::size_t k = 0; k < losses.size(); ++k) {
-      const auto v = losses[k]->compute(out, t);
+      const bool all_rows = !mixed || losses[k]->reads_unlabelled();
+      const auto v = losses[k]->compute(all_rows ? out : out_l, all_rows ? t : t_l);
       if (sums) {
         (*sums)[2 * k] += v.weighted_sum.detach().to(torch::kDouble);
         (*sums)[2 * k + 1] += v.weight_sum.detach().to(torch::kDouble);
@@ -376,17 +391,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<std::v
   std::vector<torch::optim::OptimizerParamGroup> pg;
   for (const auto& g : groups) pg.emplace_back(g, std::make_unique<Options>(options));
   return std::make_unique<Opt>(pg, options);
-}
-
-// LibTorch errors are not libmer's: turn them into mer errors at this boundary, keeping the message
-// without LibTorch's C++ backtrace.
-template <class F>
-auto torch_boundary(const char* what, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const c10::Error& e) {
-    throw InternalError(detail::concat("LibTorch failed while ", what, ": ", e.what_without_backtrace()));
-  }
 }
 
 }  // namespace
@@ -530,17 +534,22 @@ std::vector<std::pair<std::string, std::vector<std::int64_t>>> feature_group_sha
 
 std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& train,
                                    const std::vector<std::size_t>& val, std::uint64_t seed, const RunContext& ctx,
-                                   const std::function<void(const EpochLog&)>& on_epoch, const SoftTargets* teacher) const {
+                                   const std::function<void(const EpochLog&)>& on_epoch, const SoftTargets* teacher,
+                                   const std::vector<std::size_t>& unlabelled) const {
   check_options(options_);
   MER_CHECK(!train.empty(), ValueError, "Trainer::fit needs at least one training sample");
   check_inputs(features, train, "training");
   check_inputs(features, val, "validation");
+  check_inputs(features, unlabelled, "unlabelled");
   {
     const std::set<std::size_t> train_set(train.begin(), train.end());
     for (const std::size_t i : val) {
       MER_CHECK(!train_set.count(i), ValueError, "sample '", features.samples[i].id,
                 "' is in both the training and the validation indices");
     }
+    for (const std::size_t i : unlabelled)
+      MER_CHECK(!train_set.count(i), ValueError, "sample '", features.samples[i].id,
+                "' is in both the training and the unlabelled indices");
   }
   // Built before training so a bad option or group is reported before the first epoch.
   const Augmenter augmenter(options_.augment, features);
@@ -572,7 +581,8 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
     check_labels(features, val, loss_ctx.num_classes);
     {
       std::set<std::string> datasets;
-      for (const std::size_t i : train) datasets.insert(features.samples[i].dataset);
+      for (const auto* indices : {&train, &unlabelled})
+        for (const std::size_t i : *indices) datasets.insert(features.samples[i].dataset);
       for (const auto& d : datasets) batcher.domain_of.emplace(d, static_cast<std::int64_t>(batcher.domain_of.size()));
       loss_ctx.num_domains = static_cast<std::int64_t>(datasets.size());
     }
@@ -593,6 +603,11 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
     for (const auto& node : nodes) {
       objective.losses.push_back(std::shared_ptr<Loss>(builtin_losses().build(node, loss_ctx)));
       objective.losses.back()->to(device);
+    }
+    if (!unlabelled.empty()) {
+      bool used = false;
+      for (const auto& l : objective.losses) used = used || l->reads_unlabelled();
+      MER_CHECK(used, ValueError, "unlabelled samples are given but no loss reads them (add domain_adversarial or coral to train.losses)");
     }
 
     // Parameter groups: each configured pattern takes the matching parameters not taken yet, in order;
@@ -682,6 +697,12 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
 
     std::mt19937_64 shuffle_rng(derive_seed(seed, "trainer/shuffle"));
     std::vector<std::size_t> order = train;
+    // Unlabelled rows cycle through their own shuffled order on their own stream, so a fit without them
+    // draws exactly what it drew before.
+    std::mt19937_64 unlabelled_rng(derive_seed(seed, "trainer/unlabelled"));
+    std::vector<std::size_t> unlabelled_order = unlabelled;
+    std::size_t unlabelled_at = unlabelled_order.size();
+    std::vector<std::size_t> rows;
     const auto batch_size = static_cast<std::size_t>(options_.batch_size);
     std::vector<EpochLog> logs;
     logs.reserve(static_cast<std::size_t>(options_.epochs));
@@ -704,14 +725,26 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
         const std::size_t n = std::min(order.size() - b, batch_size);
         set_lr(options_.lr_at(epoch, static_cast<int>(b / batch_size), steps));
         // Training batches only: evaluate() and predict() read the features as they are.
-        const auto x = batcher.inputs(order.data() + b, n, &augmenter, &augment_rng);
-        const auto t = batcher.targets(order.data() + b, n);
+        const std::size_t* idx = order.data() + b;
+        std::size_t rows_n = n;
+        if (!unlabelled_order.empty()) {
+          rows.assign(idx, idx + n);
+          for (std::size_t u = 0; u < n; ++u) {
+            if (unlabelled_at == unlabelled_order.size()) fisher_yates(unlabelled_order, unlabelled_rng), unlabelled_at = 0;
+            rows.push_back(unlabelled_order[unlabelled_at++]);
+          }
+          idx = rows.data();
+          rows_n = rows.size();
+        }
+        const auto x = batcher.inputs(idx, rows_n, &augmenter, &augment_rng);
+        auto t = batcher.targets(idx, n);  // labels of the labelled rows only: the others are never read
+        if (rows_n > n) t.domains = batcher.domains(idx, rows_n);
         optimizer->zero_grad();
         const auto out = model.forward(x);
-        objective.batch(out, t, &sums).backward();
+        objective.batch(out, t, &sums, static_cast<std::int64_t>(n)).backward();
         if (options_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), options_.clip_grad_norm);
         optimizer->step();
-        correct += out.logits.detach().argmax(1).eq(t.labels).sum();
+        correct += out.logits.detach().narrow(0, 0, static_cast<std::int64_t>(n)).argmax(1).eq(t.labels).sum();
       }
 
       EpochLog log;

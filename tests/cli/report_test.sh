@@ -123,5 +123,28 @@ for l in domain_adversarial coral; do
   grep -q "\"train_$l\"" "$tmp/runs/da_$l/folds/fold01.json" && pass "$l term logged per epoch" || fail "$l term missing in the history"
 done
 
+# Transductive cross-database adaptation: SAMM's samples join CORAL unlabelled while training on CASME II
+# and SMIC, and every output says so; refused where the test side is not another database.
+expect "transductive lodo" 0 "UF1" -- env MER_DATA_ROOT="$tmp/megc" "$mer" train \
+  --config "$src/configs/megc2019_domain_adversarial.yaml" --set "train.losses=[{type: cross_entropy}, {type: coral, weight: 0.3}]" \
+  --set train.epochs=2 --set protocol.type=lodo --set "protocol.train_on=[casme2, smic]" --set "protocol.test_on=[samm]" \
+  --set protocol.transductive=true --set "runtime.cache_dir=$tmp/cache" --set dataset.on_missing=skip \
+  --set runtime.progress=none --run-dir "$tmp/runs/transductive"
+grep -q "transductive: the test database" "$tmp/runs/transductive/metrics.json" && grep -q "transductive: the test database" \
+  "$tmp/runs/transductive/summary.md" && pass "transductive stamped in metrics.json and summary.md" || fail "transductive not stamped"
+expect "transductive outside cross-database" 2 "allowed only for cross-database evaluation" -- env MER_DATA_ROOT="$tmp/megc" \
+  "$mer" train --config "$src/configs/megc2019_domain_adversarial.yaml" --set protocol.type=kfold --set protocol.k=2 \
+  --set protocol.transductive=true --set dataset.on_missing=skip --run-dir "$tmp/runs/transductive_kfold"
+expect "transductive without a domain loss" 2 "needs a domain loss" -- env MER_DATA_ROOT="$tmp/megc" \
+  "$mer" train --config "$src/configs/megc2019_domain_adversarial.yaml" --set "train.losses=[{type: cross_entropy}]" \
+  --set protocol.type=lodo --set protocol.transductive=true --set dataset.on_missing=skip --run-dir "$tmp/runs/transductive_plain"
+
+# --- export: a fold's model as TorchScript with its sidecar
+expect "export" 0 "matches libmer" -- "$mer" export --run "$tmp/runs/whole" --fold "$fold" --torchscript "$tmp/export/model.pt"
+[ -s "$tmp/export/model.pt" ] && grep -q '"classes"' "$tmp/export/model.pt.json" && pass "export wrote the model and its sidecar" \
+  || fail "export files: $(ls "$tmp/export" 2>&1)"
+expect "export of an unknown fold" 3 "no model of fold" -- "$mer" export --run "$tmp/runs/whole" --fold casme2/nobody \
+  --torchscript "$tmp/export/x.pt"
+
 echo "$failures failure(s)"
 exit $((failures > 0))

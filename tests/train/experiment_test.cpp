@@ -1,4 +1,5 @@
 #include <mer/core/error.hpp>
+#include <mer/data/dataset.hpp>
 #include <mer/io/atomic_file.hpp>
 #include <mer/models/classifier.hpp>
 #include <mer/models/stages.hpp>
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 #include <sstream>
+#include <torch/script.h>
 #include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -277,6 +279,57 @@ TEST_F(ExperimentTest, PredictReproducesTheRunsPredictionsFromFramesAndVideo) {
   fs::copy_file(other_dir.file("folds/casme2_sub01.pt"), run_dir.file("folds/casme2_sub01.pt"), fs::copy_options::overwrite_existing);
   vreq.model = "casme2/sub01";
   EXPECT_CONTAINS(test::error_message<ConfigError>([&] { predict_clip(run_dir.path(), vreq, ctx); }), "holds another model");
+}
+
+// `mer export`: a fold's model as TorchScript, loaded back as Python would (torch::jit::load), gives the
+// probabilities the run reported for that fold's test samples, from the run's own features.
+TEST_F(ExperimentTest, ExportedTorchScriptReproducesTheRunsProbabilities) {
+  const auto run_dir = run_with_fit_all("export_run", 1);
+  const auto classes = predictions_classes(run_dir.file("predictions.csv"));
+  const auto preds = read_predictions(run_dir.file("predictions.csv"), classes);
+  const auto fold = preds.front().fold;
+  const auto out = dir_->path() / "exported" / "model.pt";
+  const auto r = export_torchscript(run_dir.path(), fold, out);
+  EXPECT_LE(r.max_difference, 1e-5);
+  ASSERT_TRUE(fs::exists(out));
+  const auto sidecar = nlohmann::json::parse(read_file(r.sidecar));
+  EXPECT_EQ(sidecar["classes"].get<std::vector<std::string>>(), classes);
+  EXPECT_EQ(sidecar["fold"], fold);
+  EXPECT_FALSE(sidecar["preprocess"].get<std::string>().empty());
+
+  // The run's features, through its own config (from its cache).
+  const auto cfg = Config::load(run_dir.file("config.resolved.yaml"));
+  const auto dataset = builtin_datasets().build(cfg.root().child("dataset"));
+  const auto pipeline = Pipeline::from_config(cfg.root().child("preprocess"), all_stages());
+  RunContext ctx;
+  ctx.threads = 2;
+  ctx.progress = ProgressStyle::None;
+  ctx.cache_dir = cfg.root().child("runtime").get_path("cache_dir", "");
+  const FeatureSet f = pipeline.run(dataset->samples(), ctx);
+  auto module = torch::jit::load(out.string());
+  int compared = 0;
+  for (const auto& p : preds) {
+    if (p.fold != fold) continue;
+    const auto at = std::find_if(f.samples.begin(), f.samples.end(), [&](const SampleMeta& s) { return s.id == p.sample_id; });
+    ASSERT_NE(at, f.samples.end()) << p.sample_id;
+    const auto i = static_cast<std::size_t>(at - f.samples.begin());
+    std::vector<c10::IValue> args;
+    for (const auto& in : r.inputs) {
+      std::size_t g = 0;
+      while (f.groups[g].name != in.name) ++g;
+      std::vector<std::int64_t> shape = {1};
+      const auto gs = f.group_shape(f.groups[g]);
+      shape.insert(shape.end(), gs.begin(), gs.end());
+      args.emplace_back(torch::from_blob(const_cast<float*>(f.inputs[i].data() + f.group_offset(g)), shape).clone());
+    }
+    const auto probs = torch::softmax(module.forward(args).toTensor(), 1);
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      EXPECT_NEAR(probs[0][static_cast<std::int64_t>(c)].item<double>(), p.probs[c], 1e-5) << p.sample_id << " " << classes[c];
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+  EXPECT_LE(export_torchscript(run_dir.path(), "fit_all", dir_->path() / "exported" / "fit_all.pt").max_difference, 1e-5);
+  EXPECT_CONTAINS(test::error_message<DataError>([&] { export_torchscript(run_dir.path(), "casme2/nobody", out); }), "no model of fold");
 }
 
 // Fine-tuning: each fold's model starts from a checkpoint by parameter name; a checkpoint that learnt from

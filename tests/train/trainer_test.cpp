@@ -2,6 +2,8 @@
 #include <mer/core/error.hpp>
 #include <mer/core/run_context.hpp>
 #include <mer/features/feature_set.hpp>
+#include <mer/models/classifier.hpp>
+#include <mer/models/model.hpp>
 #include <mer/models/ststnet.hpp>
 #include <mer/train/trainer.hpp>
 
@@ -526,6 +528,32 @@ TEST_F(TrainerTest, ParameterGroupsClippingAndOtherOptimizersTrain) {
   EXPECT_FALSE(torch::equal(model->named_parameters()["fc.weight"], before_fc));
   frozen.param_groups = {{"backbone.*", 0.0}};
   EXPECT_THROW(Trainer(frozen).fit(*model, features, train, {}, 1, context()), ValueError);
+}
+
+// Transductive domain adaptation: unlabelled samples reach the domain losses only. Their labels are never
+// read (the fit is bit-identical whatever they say), yet they change the fit (they are used), and without a
+// loss that reads them they are refused.
+TEST_F(TrainerTest, UnlabelledSamplesReachOnlyTheDomainLosses) {
+  FeatureSet f = features;
+  for (const std::size_t i : test) f.samples[i].dataset = "target";  // the test side is another database
+  const auto model_config = Config::from_string(
+      "{type: multi_task, trunk: {type: single_stream, backbone: {channels: [4, 8]}}, tasks: {embedding: {}}}", "model.yaml");
+  const auto losses = Config::from_string("l: [{type: cross_entropy}, {type: coral}]", "losses.yaml");
+  TrainerOptions o = quick(2);
+  o.losses = losses.root().items("l");
+  const auto fit = [&](const FeatureSet& data, const std::vector<std::size_t>& unlabelled, const TrainerOptions& opts) {
+    torch::manual_seed(3);
+    const auto model = std::shared_ptr<Classifier>(builtin_models().build(model_config.root(), ModelSpec::image(3, 28, 28, 3)));
+    Trainer(opts).fit(*model, data, train, {}, 3, context(), {}, nullptr, unlabelled);
+    return Trainer(opts).predict(*model, data, test, context());
+  };
+  const auto with = fit(f, test, o);
+  FeatureSet relabelled = f;
+  for (const std::size_t i : test) relabelled.samples[i].label = (relabelled.samples[i].label + 1) % 3;
+  EXPECT_EQ(fit(relabelled, test, o), with);  // bit for bit
+  EXPECT_NE(fit(f, {}, o), with);
+  EXPECT_CONTAINS(error_message<ValueError>([&] { fit(f, test, quick(1)); }), "no loss reads them");
+  EXPECT_CONTAINS(error_message<ValueError>([&] { fit(f, {train.front()}, o); }), "both the training and the unlabelled");
 }
 
 }  // namespace

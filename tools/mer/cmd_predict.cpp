@@ -44,4 +44,26 @@ void add_predict(CLI::App& app) {
   });
 }
 
+// `mer export`: a run's model as TorchScript for Python (torch.jit.load), with a JSON sidecar saying how
+// to feed it.
+void add_export(CLI::App& app) {
+  auto* cmd = app.add_subcommand("export", "Write a finished run's model as a TorchScript file (+ JSON sidecar) for Python");
+  auto run = std::make_shared<std::string>();
+  auto fold = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("--run", *run, "Run folder")->required();
+  cmd->add_option("--fold", *fold, "The fold whose model to export (a fold name of predictions.csv), or fit_all")->required();
+  cmd->add_option("--torchscript", *out, "Output file (.pt); the sidecar goes to <file>.json")->required();
+  cmd->callback([run, fold, out] {
+    const auto r = export_torchscript(*run, *fold, *out);
+    std::printf("wrote %s (from %s; forward(", out->c_str(), r.checkpoint.c_str());
+    for (std::size_t i = 0; i < r.inputs.size(); ++i) {
+      std::string shape = "N";
+      for (const auto d : r.inputs[i].shape) shape += "x" + std::to_string(d);
+      std::printf("%s%s [%s]", i ? ", " : "", r.inputs[i].name.c_str(), shape.c_str());
+    }
+    std::printf(") -> logits; matches libmer within %.1e) and %s\n", r.max_difference, r.sidecar.c_str());
+  });
+}
+
 }  // namespace mer::cli

@@ -26,6 +26,7 @@ void add_cache(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_report(CLI::App& app);
 void add_predict(CLI::App& app);
+void add_export(CLI::App& app);
 
 /// Options shared by commands that load an experiment config.
 struct ConfigArgs {

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   mer::cli::add_bench(app);
   mer::cli::add_report(app);
   mer::cli::add_predict(app);
+  mer::cli::add_export(app);
   try {
     app.parse(argc, argv);
     return 0;

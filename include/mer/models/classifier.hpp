@@ -4,6 +4,7 @@
 /// A model takes the batch's input groups by name, each [N, ...group shape] (an image group [N, C, H, W],
 /// a clip [N, T, C, H, W]), and returns emotion logits plus named auxiliary outputs that configured losses
 /// consume (`au` logits for multi-label action units, `embedding` for metric losses, `domain` logits).
+#include <mer/core/error.hpp>
 #include <mer/models/model.hpp>
 
 #include <torch/nn/module.h>
@@ -51,6 +52,17 @@ class ImageClassifier : public Classifier {
   /// x: [N, C, H, W] → logits [N, num_classes].
   virtual torch::Tensor forward(torch::Tensor x) = 0;
 };
+
+/// LibTorch errors are not libmer's: runs f and turns a c10::Error into an InternalError "LibTorch failed
+/// while <what>: ...", keeping the message without LibTorch's C++ backtrace.
+template <class F>
+auto torch_boundary(const std::string& what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw InternalError(detail::concat("LibTorch failed while ", what, ": ", e.what_without_backtrace()));
+  }
+}
 
 /// Number of trainable parameters.
 std::int64_t count_parameters(const torch::nn::Module& module);

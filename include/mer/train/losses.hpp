@@ -74,6 +74,9 @@ class Loss : public torch::nn::Module {
   double weight = 1.0;
   std::string name;
   virtual LossValue compute(const ModelOutput& out, const LossTargets& targets) = 0;
+  /// Whether it reads the unlabelled rows a transductive fit appends to each batch (domain losses, which
+  /// read only the rows' domains). Every other loss sees the labelled rows only.
+  virtual bool reads_unlabelled() const { return false; }
   /// Training progress in [0, 1) at the start of each epoch, for losses with a schedule.
   virtual void set_progress(double /*progress*/) {}
   /// The output it reads; ValueError naming the loss and the outputs present when missing.

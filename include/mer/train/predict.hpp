@@ -5,6 +5,7 @@
 ///
 /// Torch-free on purpose: the CLI includes this header only.
 #include <mer/core/run_context.hpp>
+#include <mer/models/model.hpp>
 
 #include <filesystem>
 #include <string>
@@ -38,6 +39,22 @@ struct PredictResult {
 /// without numbered images) or a run without checkpoints; ConfigError for a checkpoint that holds a model
 /// other than the run's. Each message names the file.
 PredictResult predict_clip(const std::filesystem::path& run_dir, const PredictRequest& request, const RunContext& ctx);
+
+/// What `mer export` wrote.
+struct ExportResult {
+  std::string checkpoint;          ///< the model exported
+  std::vector<InputSpec> inputs;   ///< the forward's arguments, in order (per-sample shapes)
+  std::string sidecar;             ///< <out>.json
+  double max_difference = 0;       ///< probabilities of the saved file against libmer's, on a random input
+};
+
+/// Writes one of a run's models (a fold's, or "fit_all") as a traced TorchScript file that Python loads
+/// with torch.jit.load: forward(<one tensor per input group, [N, ...shape]>) -> logits. Beside it
+/// <out>.json names the classes, the inputs (argument, group, shape) and the run's preprocessing section.
+/// The saved file is loaded back and checked against libmer's own forward (probabilities within 1e-5 on a
+/// random input), else InternalError and nothing is kept. DataError for a missing run, fold or checkpoint.
+ExportResult export_torchscript(const std::filesystem::path& run_dir, const std::string& fold,
+                                const std::filesystem::path& out);
 
 /// The result as JSON: {"classes": [...], "probabilities": {class: p}, "predicted", "models", "onset",
 /// "apex", "offset", "apex_from"}.

@@ -128,10 +128,15 @@ class Trainer {
   /// Deterministic for a given seed and thread count. `on_epoch` is called after every epoch.
   /// With options().augment enabled, each training batch is an augmented copy drawn from an RNG seeded by
   /// `seed` and the epoch; validation batches are used as they are.
+  ///
+  /// `unlabelled` (transductive domain adaptation): samples whose labels are never read. Each training
+  /// batch gets as many of them appended (cycling through them in a shuffled order), as their own domains;
+  /// only the losses that read unlabelled rows (domain_adversarial, coral) see them, every other loss and
+  /// the accuracy see the labelled rows only.
   std::vector<EpochLog> fit(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& train,
                             const std::vector<std::size_t>& val, std::uint64_t seed, const RunContext& ctx,
                             const std::function<void(const EpochLog&)>& on_epoch = {},
-                            const SoftTargets* teacher = nullptr) const;
+                            const SoftTargets* teacher = nullptr, const std::vector<std::size_t>& unlabelled = {}) const;
 
   /// Class probabilities (softmax) for features[indices], model in eval mode; never augmented.
   std::vector<std::vector<float>> predict(Classifier& model, const FeatureSet& features,
