@@ -262,11 +262,12 @@ Experiment Experiment::from_config(const Config& config) {
   }
   {
     bool distill_loss = false;
-    for (const auto& l : train.losses) distill_loss = distill_loss || l.get<std::string>("type", "") == "distill";
+    for (const auto& l : train.losses)
+      distill_loss = distill_loss || l.get<std::string>("type", "") == "distill" || l.get<std::string>("type", "") == "hint";
     const auto where = root.child("train").where(train.distill_teacher.empty() ? "losses" : "distill");
     MER_CHECK(distill_loss == !train.distill_teacher.empty(), ConfigError, where,
-              distill_loss ? ": the distill loss needs train.distill.teacher (a run folder or a checkpoint)"
-                           : ": train.distill.teacher is set but train.losses has no {type: distill} term to use it");
+              distill_loss ? ": the distill and hint losses need train.distill.teacher (a run folder or a checkpoint)"
+                           : ": train.distill.teacher is set but train.losses has no {type: distill} or {type: hint} term to use it");
   }
   // A typo anywhere else is reported before the dataset touches the disk.
   // pretrain: {dataset: ..., train: ...}: its schedule now, its dataset with the main one below.
@@ -461,15 +462,17 @@ class Teacher {
                 " (see its skipped list); the student cannot learn it from the teacher");
       mine.push_back(it->second);
     }
-    const auto probs = trainer.predict(*c.model, features_, mine, ctx);
+    // The teacher's logits, and the outputs the hint losses match.
+    std::vector<std::string> hinted;
+    for (const auto& l : options_.losses)
+      if (l.get<std::string>("type", "") == "hint") hinted.push_back(l.get<std::string>("teacher_output", l.get<std::string>("output", "embedding")));
+    auto outs = with_context("running the teacher " + file.string(), [&] { return trainer.outputs(*c.model, features_, mine, ctx, hinted); });
     SoftTargets targets;
-    for (std::size_t k = 0; k < wanted.size(); ++k) {
-      // log-probabilities differ from the logits by a per-sample constant, which softmax ignores.
-      std::vector<float> logits(probs[k].size());
-      for (std::size_t j = 0; j < logits.size(); ++j) logits[j] = std::log(std::max(probs[k][j], 1e-30f));
-      targets.emplace(wanted[k], std::move(logits));
-    }
-    if (log) logger()->info("distillation: teacher {} ({} classes) for fold {}", file.string(), probs.front().size(), fold_stem);
+    for (const auto& [name, rows] : outs)
+      for (std::size_t k = 0; k < wanted.size(); ++k)
+        (name == "logits" ? targets.logits : targets.outputs[name]).emplace(wanted[k], rows[k]);
+    if (log) logger()->info("distillation: teacher {} ({} classes{}) for fold {}", file.string(), outs.at("logits").front().size(),
+                            hinted.empty() ? "" : ", hints on " + fmt::format("{}", fmt::join(hinted, ", ")), fold_stem);
     return targets;
   }
 

@@ -303,6 +303,38 @@ class DistillLoss : public Loss {
   double temperature_ = 4;
 };
 
+// FitNets hints (Romero et al. 2015): the student's named output, through a learned linear adapter when
+// its width differs from the teacher's, regresses the teacher's same-sample output (mean squared error
+// per feature). Named outputs, not arbitrary layers: LibTorch's C++ modules have no forward hooks, so a
+// hint joins what models expose ("embedding" of a multi_task model).
+class HintLoss : public Loss {
+ public:
+  HintLoss(const ConfigNode& node, const LossContext& ctx) {
+    const auto student = node.get<std::string>("output", "embedding");
+    teacher_ = node.get<std::string>("teacher_output", student);
+    if (ctx.output_widths.empty()) return;  // checking options only
+    const auto s = ctx.output_widths.find(student);
+    MER_CHECK(s != ctx.output_widths.end(), ValueError, "loss 'hint' reads the student's output '", student,
+              "', which the model does not have (a multi_task model with tasks: [embedding] has 'embedding')");
+    const auto t = ctx.teacher_widths.find(teacher_);
+    MER_CHECK(t != ctx.teacher_widths.end(), ValueError, "loss 'hint' needs the teacher's output '", teacher_,
+              "', which the teacher does not give (set train.distill.teacher to a run of a model with that output)");
+    if (s->second != t->second) adapter_ = register_module("adapter", torch::nn::Linear(s->second, t->second));
+  }
+  LossValue compute(const ModelOutput& out, const LossTargets& targets) override {
+    auto f = read(out).flatten(1);
+    const auto it = targets.teacher_outputs.find(teacher_);
+    MER_CHECK(it != targets.teacher_outputs.end(), ValueError, "loss '", name, "' needs the teacher's output '", teacher_,
+              "': set train.distill.teacher");
+    if (!adapter_.is_empty()) f = adapter_->forward(f);
+    MER_CHECK(f.sizes() == it->second.sizes(), ValueError, "loss '", name, "': the student's output is ", f.sizes(),
+              " but the teacher's '", teacher_, "' is ", it->second.sizes());
+    return mean_of((f - it->second.to(f.dtype())).pow(2).mean(1));
+  }
+  std::string teacher_;
+  torch::nn::Linear adapter_{nullptr};
+};
+
 }  // namespace
 
 const LossRegistry& builtin_losses() {
@@ -341,6 +373,8 @@ const LossRegistry& builtin_losses() {
         "covariance alignment between the batch's domains (Deep CORAL)");
     add("distill", "logits", [](auto& n, auto& c) { return std::make_unique<DistillLoss>(n, c); },
         "knowledge distillation from train.distill's teacher; temperature");
+    add("hint", "embedding", [](auto& n, auto& c) { return std::make_unique<HintLoss>(n, c); },
+        "FitNets hint: the student's output (through a learned adapter) regresses the teacher's teacher_output");
     return r;
   }();
   return registry;

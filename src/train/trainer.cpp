@@ -278,15 +278,20 @@ struct Batcher {
     }
     if (!domain_of.empty()) t.domains = domains(idx, n);
     if (teacher) {
-      const auto k = static_cast<std::int64_t>(teacher->begin()->second.size());
-      auto logits = torch::empty({static_cast<std::int64_t>(n), k});
-      float* out = logits.data_ptr<float>();
-      for (std::size_t r = 0; r < n; ++r) {
-        const auto it = teacher->find(idx[r]);
-        MER_CHECK(it != teacher->end(), InternalError, "no teacher logits for sample ", f.samples[idx[r]].id);
-        std::copy(it->second.begin(), it->second.end(), out + r * static_cast<std::size_t>(k));
-      }
-      t.teacher_logits = logits.to(device);
+      // The teacher's logits, and its named outputs for hint losses, row by row.
+      const auto gather = [&](const std::unordered_map<std::size_t, std::vector<float>>& per_sample, const std::string& what) {
+        const auto k = static_cast<std::int64_t>(per_sample.begin()->second.size());
+        auto m = torch::empty({static_cast<std::int64_t>(n), k});
+        float* out = m.data_ptr<float>();
+        for (std::size_t r = 0; r < n; ++r) {
+          const auto it = per_sample.find(idx[r]);
+          MER_CHECK(it != per_sample.end(), InternalError, "no teacher ", what, " for sample ", f.samples[idx[r]].id);
+          std::copy(it->second.begin(), it->second.end(), out + r * static_cast<std::size_t>(k));
+        }
+        return m.to(device);
+      };
+      t.teacher_logits = gather(teacher->logits, "logits");
+      for (const auto& [name, per_sample] : teacher->outputs) t.teacher_outputs[name] = gather(per_sample, "output '" + name + "'");
     }
     return t;
   }
@@ -555,7 +560,7 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
   const Augmenter augmenter(options_.augment, features);
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr};
+  Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr, {}};
   if (teacher && !teacher->empty()) batcher.teacher = teacher;
 
   return torch_boundary("training", [&] {
@@ -586,6 +591,9 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
       for (const auto& d : datasets) batcher.domain_of.emplace(d, static_cast<std::int64_t>(batcher.domain_of.size()));
       loss_ctx.num_domains = static_cast<std::int64_t>(datasets.size());
     }
+    if (teacher)
+      for (const auto& [name, per_sample] : teacher->outputs)
+        if (!per_sample.empty()) loss_ctx.teacher_widths[name] = static_cast<std::int64_t>(per_sample.begin()->second.size());
     loss_ctx.class_counts.assign(static_cast<std::size_t>(loss_ctx.num_classes), 0.0);
     for (const std::size_t i : train) loss_ctx.class_counts[static_cast<std::size_t>(features.samples[i].label)] += 1;
     if (const auto au = loss_ctx.output_widths.find("au"); au != loss_ctx.output_widths.end()) {
@@ -795,13 +803,52 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
   });
 }
 
+std::map<std::string, std::vector<std::vector<float>>> Trainer::outputs(Classifier& model, const FeatureSet& features,
+                                                                        const std::vector<std::size_t>& indices, const RunContext& ctx,
+                                                                        const std::vector<std::string>& names) const {
+  MER_CHECK(options_.batch_size > 0, ValueError, "TrainerOptions.batch_size must be > 0, got ", options_.batch_size);
+  check_inputs(features, indices, "prediction");
+  set_threads(ctx);
+  const torch::Device device = resolve_device(ctx.device);
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr, {}};
+  return torch_boundary("computing the model's outputs", [&] {
+    model.to(device);
+    model.eval();
+    torch::NoGradGuard no_grad;
+    std::map<std::string, std::vector<std::vector<float>>> out;
+    const auto batch_size = static_cast<std::size_t>(options_.batch_size);
+    for (std::size_t b = 0; b < indices.size(); b += batch_size) {
+      const std::size_t n = std::min(indices.size() - b, batch_size);
+      const auto o = model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr));
+      std::vector<std::pair<std::string, torch::Tensor>> wanted = {{"logits", o.logits}};
+      for (const auto& name : names) {
+        const auto it = o.aux.find(name);
+        if (it == o.aux.end()) {
+          std::string have = "logits";
+          for (const auto& kv : o.aux) have += ", " + kv.first;
+          throw ValueError("the model has no output '" + name + "' (it has " + have + ")");
+        }
+        wanted.emplace_back(name, it->second);
+      }
+      for (const auto& [name, t] : wanted) {
+        const auto rows = t.reshape({static_cast<std::int64_t>(n), -1}).to(torch::kCPU, torch::kFloat).contiguous();
+        const float* p = rows.data_ptr<float>();
+        const auto k = static_cast<std::size_t>(rows.size(1));
+        auto& dst = out[name];
+        for (std::size_t r = 0; r < n; ++r) dst.emplace_back(p + r * k, p + (r + 1) * k);
+      }
+    }
+    return out;
+  });
+}
+
 std::vector<std::vector<float>> Trainer::predict(Classifier& model, const FeatureSet& features,
                                                  const std::vector<std::size_t>& indices, const RunContext& ctx) const {
   MER_CHECK(options_.batch_size > 0, ValueError, "TrainerOptions.batch_size must be > 0, got ", options_.batch_size);
   check_inputs(features, indices, "prediction");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr};
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr, {}};
   return torch_boundary("predicting", [&] {
     model.to(device);
     model.eval();
@@ -889,7 +936,7 @@ double Trainer::forward_flops(Classifier& model, const FeatureSet& features, std
   check_inputs(features, {index}, "FLOP counting");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
-  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr};
+  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr, {}};
   return torch_boundary("counting FLOPs", [&] {
     model.to(device);
     model.eval();

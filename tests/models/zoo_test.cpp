@@ -263,7 +263,11 @@ TEST(Families, ConfigErrorsNameTheLineAndWhatWasExpected) {
 
 // ---------------------------------------------------------------- losses
 
-LossTargets labels(std::vector<std::int64_t> y) { return LossTargets{torch::tensor(y, torch::kLong), {}, {}, {}, {}}; }
+LossTargets labels(std::vector<std::int64_t> y) {
+  LossTargets t;
+  t.labels = torch::tensor(y, torch::kLong);
+  return t;
+}
 
 std::shared_ptr<Loss> loss(const std::string& yaml, const LossContext& ctx = {}) {
   const auto c = Config::from_string(yaml, "loss.yaml");
@@ -311,6 +315,32 @@ TEST(Losses, DistillationIsTheTemperatureScaledKlToTheTeachersSoftTargets) {
   t.teacher_logits = torch::tensor({{0.0, 0.0}}, torch::kDouble);
   EXPECT_NEAR(value(loss("{type: distill}")->compute(out, t)), 0.0, 1e-12);  // agreeing costs nothing
   EXPECT_CONTAINS(error_message<ValueError>([&] { loss("{type: distill}")->compute(out, labels({0})); }), "train.distill.teacher");
+}
+
+// FitNets hint by hand: student (1, 2) against the teacher's (1, 4) is mean((0, -2)^2) = 2 with no adapter
+// (same widths); a teacher of another width gets a learned linear adapter; a missing teacher output or
+// student output is refused by name.
+TEST(Losses, HintRegressesTheTeachersOutputThroughAnAdapterWhereWidthsDiffer) {
+  LossContext ctx;
+  ctx.output_widths = {{"logits", 2}, {"embedding", 2}};
+  ctx.teacher_widths = {{"embedding", 2}};
+  auto same = loss("{type: hint}", ctx);
+  EXPECT_TRUE(same->parameters().empty());
+  ModelOutput out;
+  out.logits = torch::zeros({1, 2});
+  out.aux["embedding"] = torch::tensor({{1.0, 2.0}}, torch::kDouble);
+  LossTargets t = labels({0});
+  t.teacher_outputs["embedding"] = torch::tensor({{1.0, 4.0}}, torch::kDouble);
+  EXPECT_NEAR(value(same->compute(out, t)), 2.0, 1e-12);
+  ctx.teacher_widths = {{"feat", 5}};
+  auto adapted = loss("{type: hint, teacher_output: feat}", ctx);
+  EXPECT_EQ(count_parameters(*adapted), 2 * 5 + 5);
+  out.aux["embedding"] = torch::tensor({{1.0f, 2.0f}});
+  t.teacher_outputs = {{"feat", torch::zeros({1, 5})}};
+  EXPECT_TRUE(std::isfinite(value(adapted->compute(out, t))));
+  EXPECT_CONTAINS(error_message<ValueError>([&] { loss("{type: hint}", ctx); }), "the teacher does not give");
+  EXPECT_CONTAINS(error_message<ValueError>([&] { loss("{type: hint, output: au, teacher_output: feat}", ctx); }),
+                  "the model does not have");
 }
 
 // CORAL by hand: 1-D features, domain 0 at {1, 3} (variance 2), domain 1 at {5, 5} (variance 0):

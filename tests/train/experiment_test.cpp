@@ -391,6 +391,37 @@ TEST_F(ExperimentTest, DistillationUsesTheMatchingFoldsTeacherOnly) {
                ConfigError);  // a teacher without the loss
 }
 
+// FitNets hints: a student whose embedding is narrower than its teacher's regresses the teacher's embedding
+// through a learned adapter, from the matching fold's teacher; the history logs the hint term.
+TEST_F(ExperimentTest, HintsMatchTheTeachersEmbedding) {
+  const auto base = test::source_dir() / "configs/_base_";
+  const auto text = [&](const std::string& channels, const std::string& train) {
+    return "base: [" + (base / "datasets/casme2_demo.yaml").string() + ", " + (base / "preprocess/ststnet_flow.yaml").string() +
+           ", " + (base / "schedules/ststnet.yaml").string() + ", " + (base / "runtime/default.yaml").string() +
+           "]\nname: hints\nprotocol: {type: loso}\ndataset: {root: " + (dir_->path() / "CASME2").string() +
+           "}\nruntime: {threads: 2, progress: none, cache_dir: " + (dir_->path() / "cache").string() +
+           "}\nmodel: {type: multi_task, trunk: {type: single_stream, backbone: {channels: " + channels +
+           "}}, tasks: {embedding: {}}}\ntrain: {epochs: 2" + train + "}\n";
+  };
+  const auto load = [&](const std::string& yaml) {
+    const auto file = dir_->path() / ("hints" + std::to_string(counter_++) + ".yaml");
+    write_file_atomic(file, yaml);
+    return Experiment::from_config(Config::load(file));
+  };
+  const auto teacher = load(text("[8, 16]", ""));
+  const auto teacher_dir = RunDir::at(dir_->path() / "hint_teacher");
+  teacher.run(teacher_dir, teacher.runtime().context());
+  const auto student = load(text("[4, 8]", ", losses: [{type: cross_entropy}, {type: hint, weight: 0.5}], distill: {teacher: " +
+                                               teacher_dir.path().string() + "}"));
+  const auto student_dir = RunDir::at(dir_->path() / "hint_student");
+  student.run(student_dir, student.runtime().context());
+  const auto h = nlohmann::json::parse(read_file(student_dir.file("folds/casme2_sub01.json")));
+  ASSERT_TRUE(h["history"][0].contains("train_hint"));
+  EXPECT_GT(h["history"][0]["train_hint"].get<double>(), 0.0);
+  // A hint without a teacher is refused before any data is read.
+  EXPECT_THROW(load(text("[4, 8]", ", losses: [{type: cross_entropy}, {type: hint}]")), ConfigError);
+}
+
 // Pretraining (macro -> micro): pretraining data with subjects of its own is pretrained on once for all folds;
 // data sharing subjects with the target is pretrained on per fold, without the fold's test subjects.
 TEST_F(ExperimentTest, PretrainingIsSharedOnlyWhenNoSubjectIsShared) {

@@ -50,6 +50,7 @@ struct LossTargets {
   torch::Tensor labels;
   torch::Tensor action_units, action_units_known;
   torch::Tensor teacher_logits;  ///< [N, classes], only when the fit has a teacher (train.distill)
+  std::map<std::string, torch::Tensor> teacher_outputs;  ///< the teacher's named outputs [N, D] (hint losses)
   /// [N] long: each sample's domain (its dataset among the training samples' datasets), -1 for a dataset the
   /// training samples do not have (a validation sample of another database).
   torch::Tensor domains;
@@ -61,6 +62,7 @@ struct LossContext {
   std::vector<double> class_counts;  ///< training fold, per class
   std::map<std::string, std::int64_t> output_widths;  ///< "logits" and every aux output
   std::int64_t num_domains = 0;  ///< datasets among the training samples (domain adaptation)
+  std::map<std::string, std::int64_t> teacher_widths;  ///< the teacher's named outputs, flattened (hint losses)
 };
 
 struct LossValue {

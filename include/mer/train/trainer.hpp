@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,8 +46,14 @@ namespace mer {
 
 class Classifier;
 
-/// A teacher's logits per sample index of a FeatureSet (knowledge distillation: the `distill` loss).
-using SoftTargets = std::unordered_map<std::size_t, std::vector<float>>;
+/// What a teacher says about samples, by index into the student's FeatureSet (knowledge distillation):
+/// its logits (the `distill` loss) and, for FitNets-style hints (the `hint` loss), its named outputs
+/// ("embedding"), each flattened per sample.
+struct SoftTargets {
+  std::unordered_map<std::size_t, std::vector<float>> logits;
+  std::map<std::string, std::unordered_map<std::size_t, std::vector<float>>> outputs;
+  bool empty() const { return logits.empty(); }
+};
 
 /// The machine's measured dense-matrix peak: GFLOP/s of the best of 5 float32 1024x1024 GEMMs (LibTorch's
 /// BLAS) at `threads` threads; the yardstick `mer bench train` reports against.
@@ -137,6 +144,12 @@ class Trainer {
                             const std::vector<std::size_t>& val, std::uint64_t seed, const RunContext& ctx,
                             const std::function<void(const EpochLog&)>& on_epoch = {},
                             const SoftTargets* teacher = nullptr, const std::vector<std::size_t>& unlabelled = {}) const;
+
+  /// The model's outputs for features[indices], eval mode, never augmented: "logits" and the aux outputs
+  /// named in `names` (ValueError naming the outputs the model has when one is missing), each row flattened.
+  std::map<std::string, std::vector<std::vector<float>>> outputs(Classifier& model, const FeatureSet& features,
+                                                                 const std::vector<std::size_t>& indices, const RunContext& ctx,
+                                                                 const std::vector<std::string>& names = {}) const;
 
   /// Class probabilities (softmax) for features[indices], model in eval mode; never augmented.
   std::vector<std::vector<float>> predict(Classifier& model, const FeatureSet& features,
