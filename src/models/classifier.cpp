@@ -110,7 +110,8 @@ std::optional<InitOptions> InitOptions::from_config(const ConfigNode& model_node
   if (!model_node.has("init")) return std::nullopt;
   const auto node = model_node.child("init");
   InitOptions o;
-  o.checkpoint = node.required<std::string>("checkpoint");
+  // A path like any other: ${VAR} expands (a converted checkpoint under ${MER_MODELS}); "{fold}" stays.
+  o.checkpoint = node.required_path("checkpoint").string();
   o.strict = node.get<bool>("strict", o.strict);
   o.skip = node.get<std::vector<std::string>>("skip", o.skip);
   o.where = node.where("checkpoint");

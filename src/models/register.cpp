@@ -29,6 +29,7 @@ void register_all(ModelRegistry& registry, std::map<std::string, ModelInfo>& inf
   detail::register_presets(registry, info);
   detail::register_families(registry, info);
   detail::register_torchscript_model(registry, info);
+  detail::register_face_expression_net(registry, info);
 }
 
 }  // namespace

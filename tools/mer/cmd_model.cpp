@@ -4,6 +4,7 @@
 #include <mer/core/error.hpp>
 #include <mer/data/dataset.hpp>
 #include <mer/models/classifier.hpp>
+#include <mer/models/face_expression_net.hpp>
 #include <mer/models/stages.hpp>
 #include <mer/preprocess/pipeline.hpp>
 #include <mer/train/trainer.hpp>
@@ -48,7 +49,7 @@ InputSpec parse_input(const std::string& text) {
 }  // namespace
 
 void add_model(CLI::App& app) {
-  auto* cmd = app.add_subcommand("model", "Inspect models");
+  auto* cmd = app.add_subcommand("model", "Inspect models, import pretrained weights");
   cmd->require_subcommand(1);
   auto* summary = cmd->add_subcommand(
       "summary", "The model's layer tree with parameters and its outputs, for a config's actual inputs (from the "
@@ -94,6 +95,22 @@ void add_model(CLI::App& app) {
     }
     auto model = builtin_models().build(node, spec);
     std::fputs(describe_model(*model, spec).c_str(), stdout);
+  });
+
+  auto* faceapi = cmd->add_subcommand(
+      "import-faceapi",
+      "Convert face-api's FER-pretrained face_expression_model (npm @vladmandic/face-api, tfjs weights) into a "
+      "libmer checkpoint for model.init of face_expression_net (docs/model-zoo.md)");
+  auto weights = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  faceapi->add_option("--weights", *weights, "The package's model/ folder or its face_expression_model-weights_manifest.json")
+      ->required();
+  faceapi->add_option("--out", *out, "The checkpoint to write (.pt)")->required();
+  faceapi->callback([weights, out] {
+    const auto r = import_faceapi_expression(*weights, *out);
+    std::printf("imported %lld tensors (%lld stored quantised), %lld parameters from %s\nwrote %s\n",
+                static_cast<long long>(r.tensors), static_cast<long long>(r.quantised), static_cast<long long>(r.parameters),
+                r.manifest.string().c_str(), out->c_str());
   });
 }
 

@@ -89,7 +89,8 @@ namespace mer {
 ///   model:
 ///     init:
 ///       checkpoint: runs/pre/fit_all.pt   # a libmer checkpoint (folds/<fold>.pt, fit_all.pt); "{fold}" in the
-///                                         # path becomes the fold's file stem (runs/pre/folds/{fold}.pt)
+///                                         # path becomes the fold's file stem (runs/pre/folds/{fold}.pt);
+///                                         # ${VAR} expands as in every path (${MER_MODELS}/faceapi_expression.pt)
 ///       strict: false                     # true: every model tensor must come from the checkpoint, and every
 ///                                         # checkpoint tensor must be used (skipped ones excepted)
 ///       skip: ["fc.*"]                    # globs: left as initialised (e.g. a head for other classes)
