@@ -203,10 +203,11 @@ cmp -s "$tmp/predictions.before" "$tmp/runs/full/predictions.csv" && pass "full 
 
 # Every experiment config validates all but its dataset section before the dataset is read; with nothing
 # under MER_DATA_ROOT the dataset then fails, naming the missing folder (exit 3, not a config error).
+# MER_MODELS is where scripts/convert_faceapi.sh puts converted backbones (the face-api fine-tuning preset).
 for f in "$src"/configs/*.yaml; do
   [ "$(basename "$f")" = demo.yaml ] && continue  # its data folder is relative; exercised above
   expect "config $(basename "$f") up to its data" 3 "$tmp/no_data" -- \
-    env MER_DATA_ROOT="$tmp/no_data" "$mer" config print --config "$f"
+    env MER_DATA_ROOT="$tmp/no_data" MER_MODELS="$tmp/no_models" "$mer" config print --config "$f"
 done
 
 echo "cli: $failures failure(s)"

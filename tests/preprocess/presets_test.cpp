@@ -36,7 +36,7 @@ TEST(Presets, EveryPresetBuildsAndGivesFiniteFeaturesOfItsShape) {
       {"ststnet_flow.yaml", {3, 28}},   {"ststnet_flow_apex_spot.yaml", {3, 28}},
       {"evm_tim_clip.yaml", {10, 64}},  {"apex_flow_rois.yaml", {4, 48}},
       {"dynamic_image.yaml", {1, 64}},   {"apex_flow_strain.yaml", {4, 28}},
-      {"tim_clip.yaml", {8, 32}},
+      {"tim_clip.yaml", {8, 32}},       {"aligned_apex_color.yaml", {3, 112}},
   };
   test::TempDir dir;
   const auto samples = synth_samples(dir.path());
