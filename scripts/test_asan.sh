@@ -22,7 +22,7 @@ cmake --build --preset asan --target "${targets[@]}"
 export MER_SOURCE_DIR=$PWD
 # Leak checking stays on. Reports are suppressed only for leaks allocated inside OpenCV's and dlib's own
 # libraries (tests/support/lsan.supp: thread-local caches they keep for the process's life).
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
 export LSAN_OPTIONS=suppressions=$PWD/tests/support/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "${targets[@]}"; do
