@@ -120,6 +120,38 @@ TEST(DetectFaceStage, FallbacksFindWhatTheFirstDetectorMisses) {
   EXPECT_NE(error_of("{type: detect_face, fallback: [haar, dlib]}").find("dlib"), std::string::npos);
 }
 
+// Real faces made hard on purpose, each served by the link of the chain the test aims at, and the record
+// names it: a small face (about 45 px) that HOG misses at native scale is found by hog_upsampled; a
+// low-contrast face and a tight vignetted crop, with HOG made unable to answer, by the Haar and LBP cascades.
+TEST(DetectFaceStage, EachFallbackServesTheFaceItIsThereFor) {
+  const auto served = [](const std::string& yaml, const cv::Mat& frame) {
+    Item item;
+    item.set("onset", frame);
+    build(yaml)->apply(sample(), item);
+    return item.notes.at("face_detector");
+  };
+  cv::Mat small(240, 320, CV_8UC1, cv::Scalar(128)), tiny;
+  cv::resize(audrey(), tiny, cv::Size(), 0.4, 0.4, cv::INTER_AREA);
+  tiny.copyTo(small(cv::Rect(100, 40, tiny.cols, tiny.rows)));
+  EXPECT_EQ(served("{type: detect_face, upsample_below: 0, fallback: [], no_face: whole_frame}", small), "whole_frame");
+  EXPECT_EQ(served("{type: detect_face, upsample_below: 0, fallback: [hog_upsampled], no_face: fail}", small), "hog_upsampled");
+
+  cv::Mat low;  // a third of the contrast, lifted to mid-grey
+  audrey().convertTo(low, -1, 0.35, 90);
+  EXPECT_EQ(served("{type: detect_face, min_confidence: 10, fallback: [haar], no_face: fail}", low), "haar");
+
+  // A tight crop (the face fills the frame, as in CASME II's cropped sets) with a dark vignette.
+  cv::Mat tight = audrey()(cv::Rect(40, 60, 190, 220)).clone();
+  for (int y = 0; y < tight.rows; ++y)
+    for (int x = 0; x < tight.cols; ++x) {
+      const double dx = (x - tight.cols / 2.0) / (tight.cols / 2.0), dy = (y - tight.rows / 2.0) / (tight.rows / 2.0);
+      tight.at<std::uint8_t>(y, x) = cv::saturate_cast<std::uint8_t>(tight.at<std::uint8_t>(y, x) * std::max(0.0, 1.0 - 0.6 * (dx * dx + dy * dy)));
+    }
+  EXPECT_EQ(served("{type: detect_face, min_confidence: 10, fallback: [lbp], no_face: fail}", tight), "lbp");
+  // The default chain keeps every one of them, whichever link serves.
+  for (const auto* frame : {&small, &low, &tight}) EXPECT_NE(served("{type: detect_face}", *frame), "none");
+}
+
 // nearest_frame: the onset frame shows no face (a blink, a hand, a dropped frame); the frame after it does,
 // and its box is used and recorded.
 TEST(DetectFaceStage, NearestFrameTakesTheBoxFromANeighbouringFrame) {
