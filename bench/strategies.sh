@@ -3,7 +3,8 @@
 # synthesised MEGC2019 composite (`mer synth --layout megc2019`), same folds, seed and schedule.
 # Subject-independent 5-fold cross-validation (protocol kfold, k 5, grouped by subject) keeps the whole set
 # under an hour on 2 cores; the cross-database pair uses lodo (train CASME II + SMIC, test SAMM).
-# Usage: bench/strategies.sh DATA_ROOT OUT_DIR [MER]   (MER defaults to build/tools/mer/mer)
+# Usage: [MACRO=DIR] [MER_MODELS=DIR] bench/strategies.sh DATA_ROOT OUT_DIR [MER]   (MER: build/tools/mer/mer)
+# MACRO: a macro-like pretraining tree (below); MER_MODELS: where scripts/convert_faceapi.sh put the backbone.
 # Prints one Markdown table row per run; each run folder is OUT_DIR/<name>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,10 +48,22 @@ run narrow_trunk "$da" "${common[@]}" "${narrow[@]}" --set "train.losses=[{type:
 run narrow_trunk_hinted "$da" "${common[@]}" "${narrow[@]}" \
   --set "train.losses=[{type: cross_entropy, weight: 0.5}, {type: distill, weight: 0.5}, {type: hint, weight: 1.0}]" \
   --set "train.distill={teacher: $out/teacher_trunk}"
+# Macro -> micro: STSTNet first trained on larger, macro-like motions (a synthesised CASME II tree with
+# 4..8 px peaks, made by `mer synth --out $MACRO --min-amplitude 4 --max-amplitude 8`), then per fold.
+if [ -n "${MACRO:-}" ]; then
+  run ststnet_macro_pretrained configs/megc2019.yaml "${common[@]}" --set "pretrain={dataset: {type: casme2, root: $MACRO,
+    table: CASME2-coding-20140508.csv, variant: raw, labels: {classes: [negative, positive, surprise],
+    map: {disgust: negative, repression: negative, happiness: positive, surprise: surprise}}},
+    train: {epochs: 50, batch_size: 64, optimizer: adam, lr: 0.001}}"
+fi
 # The face-api FER backbone (scripts/convert_faceapi.sh into $MER_MODELS) fine-tuned, against the same
 # network from random weights.
 if [ -n "${MER_MODELS:-}" ] && [ -f "$MER_MODELS/faceapi_expression.pt" ]; then
   fa=configs/megc2019_faceapi_finetune.yaml
-  run faceapi_scratch "$fa" "${common[@]}" --set "model.init.skip=[\"*\"]" --set "train.freeze=[]"
+  # The same network and schedule from random weights: the preset's bases without model.init and freeze.
+  scratch=$out/faceapi_scratch.yaml
+  sed -n '/^base:/,/^[a-z]/p' "$fa" | sed '$d' | sed "s|_base_/|$PWD/configs/_base_/|" >"$scratch"
+  printf 'name: faceapi_scratch\nprotocol: {type: loso}\n' >>"$scratch"
+  run faceapi_scratch "$scratch" "${common[@]}"
   run faceapi_finetuned "$fa" "${common[@]}"
 fi

