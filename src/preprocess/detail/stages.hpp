@@ -47,7 +47,11 @@ struct DetectFaceOptions {
   /// "hog" (dlib HOG-SVM), "haar" or "lbp" (OpenCV cascades) or "mmod" (dlib's CNN; needs `model`).
   std::string detector = "hog";
   /// hog, mmod: frames whose long side is below this many pixels are upsampled once before detection.
-  int upsample_below = 1000;
+  /// Default 0 (never): MER frames show one large face, which HOG finds at native scale, and the fallback
+  /// chain starts with hog_upsampled for the small ones. Measured on the synthesised 442-clip composite:
+  /// 442 of 442 found by HOG at native scale (the old default of 1000 found 441, Haar the last one), in
+  /// 5.2 instead of 19.6 ms per sample (`mer bench preprocess`, docs/benchmarks.md).
+  int upsample_below = 0;
   /// hog, mmod: detections with a lower score (SVM or CNN margin) are ignored; mmod's default is 0.
   double min_confidence = 0.3;
   /// haar, lbp: the cascade XML; defaults to Debian opencv-data's frontal face cascade of that kind.
@@ -229,8 +233,12 @@ struct FlowOptions {
   int nscales = 5;
   /// tvl1: warpings per level.
   int warps = 5;
-  /// tvl1: stopping threshold of the inner iterations.
-  double epsilon = 0.01;
+  /// tvl1: stopping threshold of the inner iterations. 0.02 rather than OpenCV's 0.01: on real faces moved
+  /// by known micro-expression-like fields (`mer bench flow`), it gives the same or a lower end-point error
+  /// at bumps of 1, 3 and 8 px (0.0578 / 0.1065 / 0.2296 px against 0.0588 / 0.1129 / 0.2373) in half the
+  /// time; set 0.01 to reproduce pipelines that use OpenCV's defaults. Looser still (0.05) is faster again
+  /// but worse at 1 px, the size of the smallest micro-expressions.
+  double epsilon = 0.02;
   /// tvl1: inner iterations per warping.
   int inner_iterations = 30;
   /// tvl1: outer iterations per warping.
