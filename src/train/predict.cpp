@@ -152,6 +152,17 @@ LoadedCheckpoint load_checkpoint(const fs::path& file) {
 
 namespace {
 
+// The run's classes, in its order: from its predictions (any finished fold has them); DataError before
+// the first fold has finished.
+std::vector<std::string> run_classes(const fs::path& run_dir) {
+  fs::path preds = run_dir / "predictions.csv";
+  if (!fs::exists(preds) && fs::is_directory(run_dir / "folds"))
+    for (const auto& e : fs::directory_iterator(run_dir / "folds"))
+      if (e.path().extension() == ".csv") preds = e.path();
+  MER_CHECK(fs::exists(preds), DataError, "run folder '", run_dir.string(), "' has no predictions yet (no finished fold)");
+  return predictions_classes(preds);
+}
+
 // The checkpoint files of a run: "fit_all", one fold (its name as in predictions.csv), or "" for every
 // fold's; DataError naming the run folder and what is missing.
 std::vector<std::string> run_checkpoints(const fs::path& run_dir, const std::string& model) {
@@ -189,15 +200,7 @@ PredictResult predict_clip(const fs::path& run_dir, const PredictRequest& req, c
   torch::set_num_threads(ctx.threads);
 
   PredictResult r;
-  // The run's classes, in its order: from its predictions (any finished fold has them).
-  {
-    fs::path preds = run_dir / "predictions.csv";
-    if (!fs::exists(preds) && fs::is_directory(run_dir / "folds"))
-      for (const auto& e : fs::directory_iterator(run_dir / "folds"))
-        if (e.path().extension() == ".csv") preds = e.path();
-    MER_CHECK(fs::exists(preds), DataError, "run folder '", run_dir.string(), "' has no predictions yet (no finished fold)");
-    r.classes = predictions_classes(preds);
-  }
+  r.classes = run_classes(run_dir);
 
   r.models = run_checkpoints(run_dir, req.model);
 
@@ -375,15 +378,8 @@ ExportResult export_torchscript(const fs::path& run_dir, const std::string& fold
   j["checkpoint"] = r.checkpoint;
   j["fold"] = fold;
   j["libmer"] = version();
-  j["model"] = YAML::Load(detail::yaml_section(config_text, "model")).IsNull() ? nlohmann::json() : nlohmann::json(detail::yaml_section(config_text, "model"));
-  j["classes"] = nlohmann::json::array();
-  {
-    fs::path preds = run_dir / "predictions.csv";
-    if (!fs::exists(preds) && fs::is_directory(run_dir / "folds"))
-      for (const auto& e : fs::directory_iterator(run_dir / "folds"))
-        if (e.path().extension() == ".csv") preds = e.path();
-    if (fs::exists(preds)) j["classes"] = predictions_classes(preds);
-  }
+  j["model"] = detail::yaml_section(config_text, "model");
+  j["classes"] = run_classes(run_dir);
   for (std::size_t i = 0; i < r.inputs.size(); ++i)
     j["inputs"].push_back({{"argument", argument_names[i]}, {"group", r.inputs[i].name}, {"shape", r.inputs[i].shape},
                            {"vector_field", r.inputs[i].vector_field}});

@@ -803,71 +803,70 @@ std::vector<EpochLog> Trainer::fit(Classifier& model, const FeatureSet& features
   });
 }
 
-std::map<std::string, std::vector<std::vector<float>>> Trainer::outputs(Classifier& model, const FeatureSet& features,
-                                                                        const std::vector<std::size_t>& indices, const RunContext& ctx,
-                                                                        const std::vector<std::string>& names) const {
-  MER_CHECK(options_.batch_size > 0, ValueError, "TrainerOptions.batch_size must be > 0, got ", options_.batch_size);
+namespace {
+
+// Runs `model` in eval mode over features[indices] in batches, never augmented, and hands each batch's
+// outputs to `take` with the batch's size: what predict() and outputs() share.
+void eval_batches(Classifier& model, const FeatureSet& features, const std::vector<std::size_t>& indices,
+                  const RunContext& ctx, int batch_size, const std::string& what,
+                  const std::function<void(const ModelOutput&, std::size_t)>& take) {
+  MER_CHECK(batch_size > 0, ValueError, "TrainerOptions.batch_size must be > 0, got ", batch_size);
   check_inputs(features, indices, "prediction");
   set_threads(ctx);
   const torch::Device device = resolve_device(ctx.device);
   const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr, {}};
-  return torch_boundary("computing the model's outputs", [&] {
+  torch_boundary(what, [&] {
     model.to(device);
     model.eval();
     torch::NoGradGuard no_grad;
-    std::map<std::string, std::vector<std::vector<float>>> out;
-    const auto batch_size = static_cast<std::size_t>(options_.batch_size);
-    for (std::size_t b = 0; b < indices.size(); b += batch_size) {
-      const std::size_t n = std::min(indices.size() - b, batch_size);
-      const auto o = model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr));
-      std::vector<std::pair<std::string, torch::Tensor>> wanted = {{"logits", o.logits}};
-      for (const auto& name : names) {
-        const auto it = o.aux.find(name);
-        if (it == o.aux.end()) {
-          std::string have = "logits";
-          for (const auto& kv : o.aux) have += ", " + kv.first;
-          throw ValueError("the model has no output '" + name + "' (it has " + have + ")");
-        }
-        wanted.emplace_back(name, it->second);
-      }
-      for (const auto& [name, t] : wanted) {
-        const auto rows = t.reshape({static_cast<std::int64_t>(n), -1}).to(torch::kCPU, torch::kFloat).contiguous();
-        const float* p = rows.data_ptr<float>();
-        const auto k = static_cast<std::size_t>(rows.size(1));
-        auto& dst = out[name];
-        for (std::size_t r = 0; r < n; ++r) dst.emplace_back(p + r * k, p + (r + 1) * k);
-      }
+    const auto step = static_cast<std::size_t>(batch_size);
+    for (std::size_t b = 0; b < indices.size(); b += step) {
+      const std::size_t n = std::min(indices.size() - b, step);
+      take(model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr)), n);
     }
-    return out;
   });
+}
+
+// Appends the n rows of `t`, each flattened, to `out` as float vectors.
+void append_rows(const torch::Tensor& t, std::size_t n, std::vector<std::vector<float>>& out) {
+  const auto rows = t.reshape({static_cast<std::int64_t>(n), -1}).to(torch::kCPU, torch::kFloat).contiguous();
+  const float* p = rows.data_ptr<float>();
+  const auto k = static_cast<std::size_t>(rows.size(1));
+  for (std::size_t r = 0; r < n; ++r) out.emplace_back(p + r * k, p + (r + 1) * k);
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<std::vector<float>>> Trainer::outputs(Classifier& model, const FeatureSet& features,
+                                                                        const std::vector<std::size_t>& indices, const RunContext& ctx,
+                                                                        const std::vector<std::string>& names) const {
+  std::map<std::string, std::vector<std::vector<float>>> out;
+  eval_batches(model, features, indices, ctx, options_.batch_size, "computing the model's outputs",
+               [&](const ModelOutput& o, std::size_t n) {
+                 append_rows(o.logits, n, out["logits"]);
+                 for (const auto& name : names) {
+                   const auto it = o.aux.find(name);
+                   if (it == o.aux.end()) {
+                     std::string have = "logits";
+                     for (const auto& kv : o.aux) have += ", " + kv.first;
+                     throw ValueError("the model has no output '" + name + "' (it has " + have + ")");
+                   }
+                   append_rows(it->second, n, out[name]);
+                 }
+               });
+  return out;
 }
 
 std::vector<std::vector<float>> Trainer::predict(Classifier& model, const FeatureSet& features,
                                                  const std::vector<std::size_t>& indices, const RunContext& ctx) const {
-  MER_CHECK(options_.batch_size > 0, ValueError, "TrainerOptions.batch_size must be > 0, got ", options_.batch_size);
-  check_inputs(features, indices, "prediction");
-  set_threads(ctx);
-  const torch::Device device = resolve_device(ctx.device);
-  const Batcher batcher{features, group_slices(features), model.input_names(), {}, device, {}, nullptr, {}};
-  return torch_boundary("predicting", [&] {
-    model.to(device);
-    model.eval();
-    torch::NoGradGuard no_grad;
-    std::vector<std::vector<float>> out;
-    out.reserve(indices.size());
-    const auto batch_size = static_cast<std::size_t>(options_.batch_size);
-    for (std::size_t b = 0; b < indices.size(); b += batch_size) {
-      const std::size_t n = std::min(indices.size() - b, batch_size);
-      const auto logits = model.forward(batcher.inputs(indices.data() + b, n, nullptr, nullptr)).logits;
-      MER_CHECK(logits.dim() == 2 && logits.size(0) == static_cast<std::int64_t>(n), InternalError,
-                "the model returned logits of shape ", logits.sizes(), " for ", n, " samples");
-      const auto probs = torch::softmax(logits, 1).to(torch::kCPU, torch::kFloat).contiguous();
-      const float* p = probs.data_ptr<float>();
-      const auto k = static_cast<std::size_t>(probs.size(1));
-      for (std::size_t r = 0; r < n; ++r) out.emplace_back(p + r * k, p + (r + 1) * k);
-    }
-    return out;
+  std::vector<std::vector<float>> out;
+  out.reserve(indices.size());
+  eval_batches(model, features, indices, ctx, options_.batch_size, "predicting", [&](const ModelOutput& o, std::size_t n) {
+    MER_CHECK(o.logits.dim() == 2 && o.logits.size(0) == static_cast<std::int64_t>(n), InternalError,
+              "the model returned logits of shape ", o.logits.sizes(), " for ", n, " samples");
+    append_rows(torch::softmax(o.logits, 1), n, out);
   });
+  return out;
 }
 
 namespace {
