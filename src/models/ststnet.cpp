@@ -3,6 +3,7 @@
 #include <mer/models/ststnet.hpp>
 
 #include <mer/core/error.hpp>
+#include <mer/models/fused.hpp>
 
 #include <torch/nn/functional/pooling.h>
 
@@ -39,6 +40,7 @@ STSTNetOptions STSTNetOptions::from_config(const ConfigNode& node, const ModelSp
                                      "' must be in [0, 1), got ", dropout));
   }
   options.dropout(dropout);
+  options.fused(node.get<bool>("fused", options.fused()));
   return options;
 }
 
@@ -78,14 +80,53 @@ torch::Tensor STSTNetImpl::forward(torch::Tensor x) {
 
   namespace F = torch::nn::functional;
   const auto pool = F::MaxPool2dFuncOptions(3).stride(3).padding(1);
-  const auto stream = [&](torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
-    auto y = torch::relu(conv->forward(x));
-    if (bn) y = bn->forward(y);
-    return dropout->forward(F::max_pool2d(y, pool));
-  };
-  auto y = torch::cat({stream(stream3, bn3), stream(stream5, bn5), stream(stream8, bn8)}, 1);
+  torch::Tensor y;
+  if (options_.fused() && fused_kernels_take(x)) {
+    y = fused_streams(x);
+  } else {
+    const auto stream = [&](torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
+      auto y = torch::relu(conv->forward(x));
+      if (bn) y = bn->forward(y);
+      return dropout->forward(F::max_pool2d(y, pool));
+    };
+    y = torch::cat({stream(stream3, bn3), stream(stream5, bn5), stream(stream8, bn8)}, 1);
+  }
   y = F::avg_pool2d(y, F::AvgPool2dFuncOptions(2).stride(2));
   return fc->forward(y.flatten(1));
+}
+
+// The three streams share their input and geometry, so they run as one fused conv → ReLU → BN → pool of
+// 16 channels (the parameters concatenated; autograd splits the gradients back), then each stream's slice
+// gets its own dropout call as above, so the masks are drawn exactly as the op-by-op path draws them.
+torch::Tensor STSTNetImpl::fused_streams(const torch::Tensor& x) {
+  const auto cat = [](std::initializer_list<torch::Tensor> parts) { return torch::cat(std::vector<torch::Tensor>(parts)); };
+  BatchNormState bn;
+  if (bn3) {
+    bn.weight = cat({bn3->weight, bn5->weight, bn8->weight});
+    bn.bias = cat({bn3->bias, bn5->bias, bn8->bias});
+    bn.running_mean = cat({bn3->running_mean, bn5->running_mean, bn8->running_mean});
+    bn.running_var = cat({bn3->running_var, bn5->running_var, bn8->running_var});
+    bn.training = is_training();
+    bn.momentum = bn3->options.momentum().value_or(0.1);
+    bn.eps = bn3->options.eps();
+  }
+  ConvPoolGeometry geometry;
+  geometry.padding = 2, geometry.pool_kernel = 3, geometry.pool_stride = 3, geometry.pool_padding = 1;
+  const auto y = conv_relu_bn_maxpool(x, cat({stream3->weight, stream5->weight, stream8->weight}),
+                                      cat({stream3->bias, stream5->bias, stream8->bias}), bn, geometry);
+  if (bn3 && bn.training) {  // what BatchNorm2d::forward does to its buffers
+    torch::NoGradGuard no_grad;
+    std::int64_t at = 0;
+    for (auto* norm : {&bn3, &bn5, &bn8}) {
+      const auto c = (*norm)->options.num_features();
+      (*norm)->running_mean.copy_(bn.running_mean.narrow(0, at, c));
+      (*norm)->running_var.copy_(bn.running_var.narrow(0, at, c));
+      (*norm)->num_batches_tracked += 1;
+      at += c;
+    }
+  }
+  return torch::cat({dropout->forward(y.narrow(1, 0, 3)), dropout->forward(y.narrow(1, 3, 5)),
+                     dropout->forward(y.narrow(1, 8, 8))}, 1);
 }
 
 }  // namespace mer

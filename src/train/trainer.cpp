@@ -891,7 +891,7 @@ double op_flops(const at::RecordFunction& fn) {
   const auto sizes = [&](std::size_t i) { return inputs[i].toTensor().sizes(); };
   const auto tensor = [&](std::size_t i) { return i < inputs.size() && inputs[i].isTensor() && inputs[i].toTensor().defined(); };
   if (name == "aten::conv1d" || name == "aten::conv2d" || name == "aten::conv3d" || name == "aten::convolution" ||
-      name == "aten::_convolution") {
+      name == "aten::_convolution" || name == "mer::conv_relu_bn_maxpool") {
     if (!tensor(0) || !tensor(1)) return 0;
     // Output elements from the input, stride, padding and dilation (inputs 3, 4, 5 of every variant).
     const auto in = sizes(0), w = sizes(1);
