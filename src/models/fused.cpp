@@ -134,7 +134,10 @@ class ConvReluBnPool : public torch::autograd::Function<ConvReluBnPool> {
     }
     const auto alpha = gam * invstd;
     const auto offset = norm ? beta->detach().to(torch::kDouble) - mean * alpha : torch::zeros({s.cout}, torch::kDouble);
-    auto out = value * alpha.to(torch::kFloat).view({1, s.cout, 1, 1}) + offset.to(torch::kFloat).view({1, s.cout, 1, 1});
+    auto out = torch::empty_like(value);
+    const auto alpha32 = alpha.to(torch::kFloat).contiguous(), offset32 = offset.to(torch::kFloat).contiguous();
+    kernels::affine_channels(value.data_ptr<float>(), alpha32.data_ptr<float>(), offset32.data_ptr<float>(), s.n,
+                             s.cout, s.hp() * s.wp(), out.data_ptr<float>());
 
     ctx->save_for_backward({x, weight, bias, gamma, value, index});
     ctx->saved_data["mean"] = mean;
@@ -161,10 +164,10 @@ class ConvReluBnPool : public torch::autograd::Function<ConvReluBnPool> {
     const auto grad = grad_out[0].contiguous();
 
     // Batch norm's own gradients, and how much of the pooled gradient reaches each ReLU output.
-    const auto dims = std::vector<std::int64_t>{0, 2, 3};
-    const auto g64 = grad.to(torch::kDouble);
-    const auto xhat = (value.to(torch::kDouble) - mean.view({1, -1, 1, 1})) * invstd.view({1, -1, 1, 1});
-    const auto sum_g = g64.sum(dims), sum_gx = (g64 * xhat).sum(dims);
+    auto sum_g = torch::zeros({s.cout}, torch::kDouble), sum_gx = torch::zeros({s.cout}, torch::kDouble);
+    kernels::pooled_grad_sums(grad.data_ptr<float>(), value.data_ptr<float>(), mean.data_ptr<double>(), s.n, s.cout,
+                              s.hp() * s.wp(), sum_g.data_ptr<double>(), sum_gx.data_ptr<double>());
+    sum_gx *= invstd;  // Σ g · xhat, xhat = (value - mean) · invstd
     const auto gam = norm ? gamma.detach().to(torch::kDouble) : torch::ones({s.cout}, torch::kDouble);
     auto scale = (gam * invstd).contiguous();
     auto shift = torch::zeros({s.cout}, torch::kDouble), slope = torch::zeros({s.cout}, torch::kDouble);

@@ -958,6 +958,60 @@ double Trainer::forward_flops(Classifier& model, const FeatureSet& features, std
   });
 }
 
+namespace {
+
+struct OpClock : at::ObserverContext {
+  std::chrono::steady_clock::time_point start;
+};
+std::mutex op_times_mutex;
+std::map<std::string, OpTime>* op_times = nullptr;
+thread_local int profile_depth = 0;
+
+}  // namespace
+
+std::vector<OpTime> profile_ops(const std::function<void()>& work) {
+  std::map<std::string, OpTime> times;
+  {
+    std::lock_guard<std::mutex> lock(op_times_mutex);
+    MER_CHECK(op_times == nullptr, ValueError, "profile_ops cannot be nested");
+    op_times = &times;
+  }
+  const auto handle = at::addGlobalCallback(
+      at::RecordFunctionCallback(
+          [](const at::RecordFunction&) -> std::unique_ptr<at::ObserverContext> {
+            if (profile_depth++ != 0) return nullptr;
+            auto clock = std::make_unique<OpClock>();
+            clock->start = std::chrono::steady_clock::now();
+            return clock;
+          },
+          [](const at::RecordFunction& fn, at::ObserverContext* ctx) {
+            --profile_depth;
+            if (!ctx) return;
+            const double s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - static_cast<OpClock*>(ctx)->start).count();
+            std::lock_guard<std::mutex> lock(op_times_mutex);
+            auto& t = (*op_times)[fn.name()];
+            t.op = fn.name(), t.seconds += s, ++t.calls;
+          })
+          .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+  const auto stop = [&] {
+    at::removeCallback(handle);
+    std::lock_guard<std::mutex> lock(op_times_mutex);
+    op_times = nullptr;
+  };
+  try {
+    work();
+  } catch (...) {
+    stop();
+    throw;
+  }
+  stop();
+  std::vector<OpTime> out;
+  for (auto& kv : times) out.push_back(kv.second);
+  std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) { return a.seconds > b.seconds; });
+  return out;
+}
+
 double measure_gemm_gflops(int threads) {
   torch::set_num_threads(std::max(1, threads));
   torch::NoGradGuard no_grad;

@@ -87,6 +87,7 @@ struct TrainBenchArgs {
   ConfigArgs config;
   int folds = 4;
   std::string run_dir;
+  bool profile = false;
 };
 
 void bench_train(const TrainBenchArgs& a) {
@@ -101,7 +102,11 @@ void bench_train(const TrainBenchArgs& a) {
   const double peak = measure_gemm_gflops(ctx.threads);
   RunOptions options;
   options.max_folds = a.folds;
-  const auto r = experiment.run(RunDir::at(dir), ctx, options);
+  ExperimentResult r;
+  std::vector<OpTime> ops;
+  const auto run = [&] { r = experiment.run(RunDir::at(dir), ctx, options); };
+  if (a.profile) ops = profile_ops(run);
+  else run();
   if (a.run_dir.empty()) std::filesystem::remove_all(dir);
   MER_CHECK(!r.fold_timings.empty(), DataError, "bench train: no fold was trained");
   rusage usage{};
@@ -128,6 +133,21 @@ void bench_train(const TrainBenchArgs& a) {
   std::printf("whole protocol at this rate: %.1f min for %d folds; peak resident memory %.0f MiB\n",
               total_s / static_cast<double>(r.fold_timings.size()) * r.folds_total / 60.0, r.folds_total,
               static_cast<double>(usage.ru_maxrss) / 1024.0);
+  if (!a.profile) return;
+  // Op times cover the whole run (preprocessing from the cache and FLOP counting too, both tiny next to
+  // the folds); the share is of the folds' time.
+  const double folds = static_cast<double>(r.fold_timings.size());
+  std::printf("\nwhere a fold's time goes (LibTorch ops, outermost calls, forward and backward):\n");
+  std::printf("%-44s %10s %10s %7s\n", "op", "s/fold", "calls/fold", "share");
+  double in_ops = 0;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    in_ops += ops[i].seconds;
+    if (i < 20)
+      std::printf("%-44s %10.3f %10.0f %6.1f%%\n", ops[i].op.substr(0, 44).c_str(), ops[i].seconds / folds,
+                  static_cast<double>(ops[i].calls) / folds, 100.0 * ops[i].seconds / total_s);
+  }
+  std::printf("%-44s %10.3f %10s %6.1f%%\n", "(outside LibTorch ops)", (total_s - in_ops) / folds, "",
+              100.0 * (total_s - in_ops) / total_s);
 }
 
 struct FlowBenchArgs {
@@ -306,6 +326,7 @@ void add_bench(CLI::App& app) {
   t->config.add_to(*tr);
   tr->add_option("--folds", t->folds, "How many folds (the protocol's first)")->check(CLI::PositiveNumber)->capture_default_str();
   tr->add_option("--run-dir", t->run_dir, "Keep the folds' files here (default: a temporary folder, removed)");
+  tr->add_flag("--profile", t->profile, "Also time every LibTorch op and print where a fold's time goes");
   tr->callback([t] { bench_train(*t); });
 
   auto* fl = cmd->add_subcommand(

@@ -59,6 +59,17 @@ struct SoftTargets {
 /// BLAS) at `threads` threads; the yardstick `mer bench train` reports against.
 double measure_gemm_gflops(int threads);
 
+/// Wall time of one kind of LibTorch op (its outermost calls: an op called inside another counts in the
+/// outer one), forward ops by their name (aten::conv2d), backward ones by their autograd node's.
+struct OpTime {
+  std::string op;
+  double seconds = 0;
+  std::int64_t calls = 0;
+};
+/// Runs `work` and times every LibTorch op it runs, on every thread; longest total first. What `mer bench
+/// train --profile` prints: where a fold's time goes, and how much of it is outside LibTorch's ops.
+std::vector<OpTime> profile_ops(const std::function<void()>& work);
+
 struct TrainerOptions {
   int epochs = 60;
   int batch_size = 32;

@@ -31,6 +31,8 @@ MER_INLINE vf load(const float* p) {
   return v;
 }
 MER_INLINE void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+// A broadcast. GCC 12 turns a braced list of one value (or a loop over lanes) into sixteen masked moves;
+// this costs one scalar add instead.
 MER_INLINE vf splat(float f) { return vf{} + f; }
 MER_INLINE float hsum(vf v) {
   float s = 0.0f;
@@ -51,12 +53,23 @@ struct Layout {
         xplane(xrows * xcols) {}
 };
 
-thread_local std::vector<float> t_input, t_dinput, t_maps, t_grads, t_masks;
+thread_local std::vector<float> t_input, t_dinput, t_maps, t_grads, t_masks, t_columns;
+thread_local std::vector<float> t_sums;  // per-channel (or per-weight) vector sums over a range of samples
 
 MER_INLINE float* sized(std::vector<float>& v, std::size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
+
+// n vectors' worth of zeros. Kept as floats and accessed with unaligned loads: a std::vector of 64-byte
+// vectors is not guaranteed 64-byte alignment by every allocator.
+MER_INLINE float* zeroed_sums(std::size_t n) {
+  float* p = sized(t_sums, n * V);
+  std::fill(p, p + n * V, 0.0f);
+  return p;
+}
+MER_INLINE void accumulate(float* sums, std::size_t i, vf v) { store(sums + i * V, load(sums + i * V) + v); }
+MER_INLINE float total(const float* sums, std::size_t i) { return hsum(load(sums + i * V)); }
 
 MER_INLINE void pad_input(const ConvPoolShape& s, const Layout& l, const float* x, float* xp) {
   std::fill(xp, xp + static_cast<std::size_t>(s.cin) * l.xplane, 0.0f);
@@ -105,36 +118,53 @@ MER_INLINE void conv_relu(const ConvPoolShape& s, const Layout& l, const float* 
   }
 }
 
-// Max-pool's choice for one channel's map: in each window (rows, then columns, first wins ties) the
-// largest, the smallest or the first value, with its position as an index into the ho × wo map.
-MER_INLINE void select_windows(const ConvPoolShape& s, const Layout& l, const float* map, Select mode, float* value,
-                               std::int32_t* index) {
+// Max-pool's choice for one channel's map: in each window the largest, the smallest or the first value,
+// with its offset in the map. Vertical first, on whole vectors: per column the best row of the window
+// (first wins ties), then per window the best column.
+template <Select mode>
+MER_INLINE void select_windows(const ConvPoolShape& s, const Layout& l, const float* map, float* value,
+                               std::int32_t* index, float* columns) {
   const int ho = s.ho(), wo = s.wo(), hp = s.hp(), wp = s.wp();
+  float* best_row = columns + l.stride;
   for (int py = 0; py < hp; ++py) {
     const int y0 = py * s.pool_s - s.pool_pad;
     const int ya = std::max(y0, 0), yb = std::min(y0 + s.pool_k, ho);
+    if (mode != Select::kFirst) {
+      for (int x = 0; x < l.stride; x += V) {
+        vf best = load(map + ya * l.stride + x), row = splat(static_cast<float>(ya));
+        for (int y = ya + 1; y < yb; ++y) {
+          const vf v = load(map + y * l.stride + x);
+          const auto take = mode == Select::kLargest ? v > best : v < best;
+          best = take ? v : best;
+          row = take ? splat(static_cast<float>(y)) : row;
+        }
+        store(columns + x, best);
+        store(best_row + x, row);
+      }
+    }
     for (int px = 0; px < wp; ++px) {
       const int x0 = px * s.pool_s - s.pool_pad;
       const int xa = std::max(x0, 0), xb = std::min(x0 + s.pool_k, wo);
-      int by = ya, bx = xa;
-      float best = map[ya * l.stride + xa];
-      if (mode != Select::kFirst) {
-        for (int y = ya; y < yb; ++y) {
-          for (int x = xa; x < xb; ++x) {
-            const float v = map[y * l.stride + x];
-            if (mode == Select::kLargest ? v > best : v < best) best = v, by = y, bx = x;
-          }
-        }
+      if (mode == Select::kFirst) {
+        value[py * wp + px] = map[ya * l.stride + xa];
+        index[py * wp + px] = ya * l.stride + xa;
+        continue;
+      }
+      int bx = xa;
+      float best = columns[xa];
+      for (int x = xa + 1; x < xb; ++x) {
+        const float v = columns[x];
+        if (mode == Select::kLargest ? v > best : v < best) best = v, bx = x;
       }
       value[py * wp + px] = best;
-      index[py * wp + px] = by * wo + bx;
+      index[py * wp + px] = static_cast<int>(best_row[bx]) * l.stride + bx;
     }
   }
 }
 
 template <int CB>
 MER_INLINE void forward_block(const ConvPoolShape& s, const Layout& l, const ConvPoolForward& a, const float* xp,
-                              const float* masks, float* maps, int n, int c0) {
+                              const float* masks, float* maps, float* columns, float* sums, int n, int c0) {
   const int taps = s.k * s.k, ho = s.ho(), pooled = s.hp() * s.wp();
   conv_relu<CB>(s, l, xp, a.w + c0 * s.cin * taps, a.b ? a.b + c0 : nullptr, maps);
   for (int cc = 0; cc < CB; ++cc) {
@@ -148,18 +178,25 @@ MER_INLINE void forward_block(const ConvPoolShape& s, const Layout& l, const Con
           sum += r;
           sq += r * r;
         }
-      a.sum[c] += hsum(sum);
-      a.sum_sq[c] += hsum(sq);
+      accumulate(sums, 2 * static_cast<std::size_t>(c), sum);
+      accumulate(sums, 2 * static_cast<std::size_t>(c) + 1, sq);
     }
     const std::size_t at = (static_cast<std::size_t>(n) * s.cout + c) * pooled;
-    select_windows(s, l, map, a.select[c], a.value + at, a.index + at);
+    switch (a.select[c]) {
+      case Select::kLargest: select_windows<Select::kLargest>(s, l, map, a.value + at, a.index + at, columns); break;
+      case Select::kSmallest: select_windows<Select::kSmallest>(s, l, map, a.value + at, a.index + at, columns); break;
+      case Select::kFirst: select_windows<Select::kFirst>(s, l, map, a.value + at, a.index + at, columns); break;
+    }
   }
 }
 
+// sums: per weight (cout · cin · k · k vectors), then per channel (cout) for the bias, summed over the
+// range's samples and reduced to floats once at its end.
 template <int CB>
 MER_INLINE void backward_block(const ConvPoolShape& s, const Layout& l, const ConvPoolBackward& a, const float* xp,
-                               float* dxp, const float* masks, float* maps, float* grads, int n, int c0) {
-  const int taps = s.k * s.k, ho = s.ho(), wo = s.wo(), pooled = s.hp() * s.wp();
+                               float* dxp, const float* masks, float* maps, float* grads, float* sums, int n, int c0) {
+  const int taps = s.k * s.k, ho = s.ho(), pooled = s.hp() * s.wp();
+  const std::size_t db_at = static_cast<std::size_t>(s.cout) * s.cin * taps;  // after the weights' sums
   const float* w = a.w + c0 * s.cin * taps;
   conv_relu<CB>(s, l, xp, w, a.b ? a.b + c0 : nullptr, maps);
 
@@ -169,10 +206,7 @@ MER_INLINE void backward_block(const ConvPoolShape& s, const Layout& l, const Co
   for (int cc = 0; cc < CB; ++cc) {
     const std::size_t at = (static_cast<std::size_t>(n) * s.cout + c0 + cc) * pooled;
     float* g = grads + cc * ho * l.stride;
-    for (int p = 0; p < pooled; ++p) {
-      const int i = a.index[at + p];
-      g[(i / wo) * l.stride + i % wo] += a.grad[at + p];
-    }
+    for (int p = 0; p < pooled; ++p) g[a.index[at + p]] += a.grad[at + p];
   }
   const vf zero{};
   for (int cc = 0; cc < CB; ++cc) {
@@ -191,7 +225,7 @@ MER_INLINE void backward_block(const ConvPoolShape& s, const Layout& l, const Co
         bias_grad += dz;
       }
     }
-    if (a.db) a.db[c] += hsum(bias_grad);
+    accumulate(sums, db_at + static_cast<std::size_t>(c), bias_grad);
   }
 
   // dW[c][ci][ky][kx] = Σ_{y,x} dz[c][y][x] · xp[ci][y + ky][x + kx].
@@ -211,7 +245,7 @@ MER_INLINE void backward_block(const ConvPoolShape& s, const Layout& l, const Co
         for (int cc = 0; cc < CB; ++cc) {
           vf t = acc[cc][0];
           for (int j = 1; j < G; ++j) t += acc[cc][j];
-          a.dw[((c0 + cc) * s.cin + ci) * taps + ky * s.k + kx] += hsum(t);
+          accumulate(sums, static_cast<std::size_t>(((c0 + cc) * s.cin + ci) * taps + ky * s.k + kx), t);
         }
       }
     }
@@ -232,22 +266,31 @@ MER_INLINE void backward_block(const ConvPoolShape& s, const Layout& l, const Co
         }
 }
 
+
 }  // namespace
 
 MER_KERNEL_CLONES void conv_relu_pool_forward(const ConvPoolShape& s, const ConvPoolForward& a, int n0, int n1) {
   const Layout l(s);
   float* xp = sized(t_input, static_cast<std::size_t>(s.cin) * l.xplane);
   float* maps = sized(t_maps, static_cast<std::size_t>(kBlock) * s.ho() * l.stride);
+  float* columns = sized(t_columns, 2 * static_cast<std::size_t>(l.stride));
+  float* sums = zeroed_sums(2 * static_cast<std::size_t>(s.cout));
   const float* masks = column_masks(s, l);
   for (int n = n0; n < n1; ++n) {
     pad_input(s, l, a.x + static_cast<std::size_t>(n) * s.cin * s.h * s.w, xp);
     for (int c0 = 0; c0 < s.cout; c0 += kBlock) {
       switch (std::min(kBlock, s.cout - c0)) {
-        case 4: forward_block<4>(s, l, a, xp, masks, maps, n, c0); break;
-        case 3: forward_block<3>(s, l, a, xp, masks, maps, n, c0); break;
-        case 2: forward_block<2>(s, l, a, xp, masks, maps, n, c0); break;
-        default: forward_block<1>(s, l, a, xp, masks, maps, n, c0); break;
+        case 4: forward_block<4>(s, l, a, xp, masks, maps, columns, sums, n, c0); break;
+        case 3: forward_block<3>(s, l, a, xp, masks, maps, columns, sums, n, c0); break;
+        case 2: forward_block<2>(s, l, a, xp, masks, maps, columns, sums, n, c0); break;
+        default: forward_block<1>(s, l, a, xp, masks, maps, columns, sums, n, c0); break;
       }
+    }
+  }
+  if (a.sum) {
+    for (int c = 0; c < s.cout; ++c) {
+      a.sum[c] += total(sums, 2 * static_cast<std::size_t>(c));
+      a.sum_sq[c] += total(sums, 2 * static_cast<std::size_t>(c) + 1);
     }
   }
 }
@@ -255,20 +298,22 @@ MER_KERNEL_CLONES void conv_relu_pool_forward(const ConvPoolShape& s, const Conv
 MER_KERNEL_CLONES void conv_relu_pool_backward(const ConvPoolShape& s, const ConvPoolBackward& a, int n0, int n1) {
   const Layout l(s);
   const std::size_t input = static_cast<std::size_t>(s.cin) * l.xplane;
+  const std::size_t weights = static_cast<std::size_t>(s.cout) * s.cin * s.k * s.k;
   float* xp = sized(t_input, input);
   float* dxp = a.dx ? sized(t_dinput, input) : nullptr;
   float* maps = sized(t_maps, static_cast<std::size_t>(kBlock) * s.ho() * l.stride);
   float* grads = sized(t_grads, static_cast<std::size_t>(kBlock) * s.ho() * l.stride);
+  float* sums = zeroed_sums(weights + static_cast<std::size_t>(s.cout));
   const float* masks = column_masks(s, l);
   for (int n = n0; n < n1; ++n) {
     pad_input(s, l, a.x + static_cast<std::size_t>(n) * s.cin * s.h * s.w, xp);
     if (dxp) std::fill(dxp, dxp + input, 0.0f);
     for (int c0 = 0; c0 < s.cout; c0 += kBlock) {
       switch (std::min(kBlock, s.cout - c0)) {
-        case 4: backward_block<4>(s, l, a, xp, dxp, masks, maps, grads, n, c0); break;
-        case 3: backward_block<3>(s, l, a, xp, dxp, masks, maps, grads, n, c0); break;
-        case 2: backward_block<2>(s, l, a, xp, dxp, masks, maps, grads, n, c0); break;
-        default: backward_block<1>(s, l, a, xp, dxp, masks, maps, grads, n, c0); break;
+        case 4: backward_block<4>(s, l, a, xp, dxp, masks, maps, grads, sums, n, c0); break;
+        case 3: backward_block<3>(s, l, a, xp, dxp, masks, maps, grads, sums, n, c0); break;
+        case 2: backward_block<2>(s, l, a, xp, dxp, masks, maps, grads, sums, n, c0); break;
+        default: backward_block<1>(s, l, a, xp, dxp, masks, maps, grads, sums, n, c0); break;
       }
     }
     if (dxp) {
@@ -278,6 +323,42 @@ MER_KERNEL_CLONES void conv_relu_pool_backward(const ConvPoolShape& s, const Con
           std::memcpy(dx + (ci * s.h + y) * s.w, dxp + ci * l.xplane + (y + s.pad) * l.xcols + s.pad,
                       sizeof(float) * static_cast<std::size_t>(s.w));
     }
+  }
+  for (std::size_t i = 0; i < weights; ++i) a.dw[i] += total(sums, i);
+  if (a.db)
+    for (int c = 0; c < s.cout; ++c) a.db[c] += total(sums, weights + static_cast<std::size_t>(c));
+}
+
+MER_KERNEL_CLONES void affine_channels(const float* value, const float* alpha, const float* offset, int n, int cout,
+                                       int pooled, float* out) {
+  for (std::size_t nc = 0; nc < static_cast<std::size_t>(n) * cout; ++nc) {
+    const float a = alpha[nc % static_cast<std::size_t>(cout)], b = offset[nc % static_cast<std::size_t>(cout)];
+    const float* v = value + nc * pooled;
+    float* o = out + nc * pooled;
+    int p = 0;
+    for (; p + V <= pooled; p += V) store(o + p, load(v + p) * a + b);
+    for (; p < pooled; ++p) o[p] = v[p] * a + b;
+  }
+}
+
+MER_KERNEL_CLONES void pooled_grad_sums(const float* g, const float* value, const double* mean, int n, int cout,
+                                        int pooled, double* sum_g, double* sum_gv) {
+  for (std::size_t nc = 0; nc < static_cast<std::size_t>(n) * cout; ++nc) {
+    const std::size_t c = nc % static_cast<std::size_t>(cout);
+    const float m = static_cast<float>(mean[c]);
+    const float* gp = g + nc * pooled;
+    const float* vp = value + nc * pooled;
+    vf sg{}, sgv{};
+    int p = 0;
+    for (; p + V <= pooled; p += V) {
+      const vf gv = load(gp + p);
+      sg += gv;
+      sgv += gv * (load(vp + p) - m);
+    }
+    double tg = hsum(sg), tgv = hsum(sgv);
+    for (; p < pooled; ++p) tg += gp[p], tgv += static_cast<double>(gp[p]) * (vp[p] - m);
+    sum_g[c] += tg;
+    sum_gv[c] += tgv;
   }
 }
 

@@ -34,12 +34,16 @@ struct ConvPoolForward {
   const float* b = nullptr;     ///< [cout] or null
   const Select* select = nullptr;  ///< [cout]
   float* value = nullptr;       ///< [n, cout, hp, wp] the selected ReLU value
-  std::int32_t* index = nullptr;  ///< [n, cout, hp, wp] its position in the ho × wo map (max-pool's index)
+  std::int32_t* index = nullptr;  ///< [n, cout, hp, wp] its position, as an offset into the kernel's map
+                                  ///< layout (row · map_stride(s) + column), for the backward pass only
   double* sum = nullptr;        ///< [cout] += Σ r over the samples' maps, or null
   double* sum_sq = nullptr;     ///< [cout] += Σ r², or null
 };
 
 /// Samples [n0, n1) of the forward pass. Adds to sum / sum_sq (not thread-safe: one range per caller).
+/// Within a window, equal values are resolved column first (LibTorch's max-pool: row first). That can
+/// route a gradient to a different one of two equal ReLU outputs: for zeros it changes nothing (the ReLU
+/// stops it), and equal positive floats in one window do not occur in practice.
 void conv_relu_pool_forward(const ConvPoolShape& s, const ConvPoolForward& a, int n0, int n1);
 
 struct ConvPoolBackward {
@@ -62,5 +66,14 @@ struct ConvPoolBackward {
 
 /// Samples [n0, n1) of the backward pass. Adds to dw / db (one range per caller).
 void conv_relu_pool_backward(const ConvPoolShape& s, const ConvPoolBackward& a, int n0, int n1);
+
+/// out[i, c, :] = value[i, c, :] · alpha[c] + offset[c] for `n` samples of `cout` channels of `pooled` values:
+/// batch norm applied to the selected values.
+void affine_channels(const float* value, const float* alpha, const float* offset, int n, int cout, int pooled,
+                     float* out);
+
+/// Per channel, adds Σ g to sum_g and Σ g · (value - mean[c]) to sum_gv over n samples of `pooled` values.
+void pooled_grad_sums(const float* g, const float* value, const double* mean, int n, int cout, int pooled,
+                      double* sum_g, double* sum_gv);
 
 }  // namespace mer::kernels
