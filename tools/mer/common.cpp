@@ -85,7 +85,11 @@ void train_with_workers(const Experiment& experiment, const RunDir& run_dir, con
       for (const auto& e : fs::directory_iterator(run_dir.path() / "folds")) n += e.path().extension() == ".csv";
     return n;
   };
+  // Workers run this very binary: spawned through /proc/self/exe, which names the running image even when
+  // the file has since been rebuilt or deleted, so a run never mixes two versions of mer (argv[0] keeps the
+  // readable path).
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const char* self = "/proc/self/exe";
   std::vector<pid_t> pids;
   std::vector<fs::path> logs;
   for (int i = 1; i <= workers; ++i) {
@@ -110,7 +114,7 @@ void train_with_workers(const Experiment& experiment, const RunDir& run_dir, con
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
+    const int rc = posix_spawn(&pid, self, &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       for (const pid_t p : pids) kill(p, SIGTERM);
