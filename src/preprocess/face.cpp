@@ -50,9 +50,17 @@ detail::ObjectPool<dlib::frontal_face_detector>& hog_pool() {
 
 // ---------------------------------------------------------------- HogFaceDetector
 
-HogFaceDetector::HogFaceDetector(int upsample_below, double min_confidence)
-    : upsample_below_(upsample_below), min_confidence_(min_confidence) {
+double detection_scale(int cols, int rows, int upsample_below, int downscale_above) {
+  const int side = std::max(cols, rows);
+  if (side < upsample_below) return 2.0;
+  if (downscale_above > 0 && side > downscale_above) return static_cast<double>(downscale_above) / side;
+  return 1.0;
+}
+
+HogFaceDetector::HogFaceDetector(int upsample_below, double min_confidence, int downscale_above)
+    : upsample_below_(upsample_below), min_confidence_(min_confidence), downscale_above_(downscale_above) {
   MER_CHECK(upsample_below >= 0, ValueError, "HogFaceDetector: upsample_below must be >= 0, got ", upsample_below);
+  MER_CHECK(downscale_above >= 0, ValueError, "HogFaceDetector: downscale_above must be >= 0, got ", downscale_above);
   MER_CHECK(std::isfinite(min_confidence), ValueError, "HogFaceDetector: min_confidence must be finite, got ",
             min_confidence);
 }
@@ -60,13 +68,12 @@ HogFaceDetector::HogFaceDetector(int upsample_below, double min_confidence)
 std::vector<FaceDetection> HogFaceDetector::detect(const cv::Mat& image) const {
   const cv::Mat gray = to_gray8(image, "HogFaceDetector::detect");
   // dlib's HOG window is 80x80: faces smaller than that are found only after upsampling, which is what
-  // dlib's own examples do for typical photos. Large images are left alone (4x the pixels, little gain).
-  const bool up = std::max(gray.cols, gray.rows) < upsample_below_;
-  const double scale = up ? 2.0 : 1.0;
+  // dlib's own examples do for typical photos; very large frames are shrunk (detection_scale).
+  const double scale = detection_scale(gray.cols, gray.rows, upsample_below_, downscale_above_);
   std::vector<dlib::rect_detection> dets;
   try {
     cv::Mat input = gray;
-    if (up) cv::resize(gray, input, cv::Size(), scale, scale, cv::INTER_LINEAR);
+    if (scale != 1.0) cv::resize(gray, input, cv::Size(), scale, scale, scale > 1 ? cv::INTER_LINEAR : cv::INTER_AREA);
     const dlib::cv_image<unsigned char> img(input);
     // Asking dlib for detections down to min_confidence (its adjust_threshold) rather than 0 lets a
     // caller lower the bar below dlib's default, too.

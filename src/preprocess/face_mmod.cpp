@@ -36,9 +36,10 @@ using MmodFaceNet = dlib::loss_mmod<dlib::con<
 
 class MmodFaceDetector final : public FaceDetector {
  public:
-  MmodFaceDetector(std::filesystem::path file, int upsample_below, double min_confidence)
+  MmodFaceDetector(std::filesystem::path file, int upsample_below, double min_confidence, int downscale_above)
       : file_(std::move(file)),
         upsample_below_(upsample_below),
+        downscale_above_(downscale_above),
         min_confidence_(min_confidence),
         pool_([this] { return std::make_unique<MmodFaceNet>(*prototype_); }) {
     MER_CHECK(upsample_below >= 0, ValueError, "MMOD face detector: upsample_below must be >= 0, got ",
@@ -71,10 +72,10 @@ class MmodFaceDetector final : public FaceDetector {
       default:
         throw ValueError(detail::concat("MMOD face detector: expected 1, 3 or 4 channels, got ", image.channels()));
     }
-    // The network's smallest face is about 80 px, like the HOG window: small frames are upsampled.
-    const bool up = std::max(rgb.cols, rgb.rows) < upsample_below_;
-    const double scale = up ? 2.0 : 1.0;
-    if (up) cv::resize(rgb, rgb, cv::Size(), scale, scale, cv::INTER_LINEAR);
+    // The network's smallest face is about 80 px, like the HOG window: small frames are upsampled, very
+    // large ones shrunk (detection_scale).
+    const double scale = detection_scale(rgb.cols, rgb.rows, upsample_below_, downscale_above_);
+    if (scale != 1.0) cv::resize(rgb, rgb, cv::Size(), scale, scale, scale > 1 ? cv::INTER_LINEAR : cv::INTER_AREA);
     std::vector<dlib::mmod_rect> dets;
     try {
       dlib::matrix<dlib::rgb_pixel> img;
@@ -101,6 +102,7 @@ class MmodFaceDetector final : public FaceDetector {
  private:
   std::filesystem::path file_;
   int upsample_below_;
+  int downscale_above_;
   double min_confidence_;
   // Loaded once; every pooled network is a copy (a forward pass writes into the network's own tensors).
   std::unique_ptr<MmodFaceNet> prototype_;
@@ -110,8 +112,8 @@ class MmodFaceDetector final : public FaceDetector {
 }  // namespace
 
 std::unique_ptr<FaceDetector> make_mmod_face_detector(const std::filesystem::path& model_file, int upsample_below,
-                                                      double min_confidence) {
-  return std::make_unique<MmodFaceDetector>(model_file, upsample_below, min_confidence);
+                                                      double min_confidence, int downscale_above) {
+  return std::make_unique<MmodFaceDetector>(model_file, upsample_below, min_confidence, downscale_above);
 }
 
 }  // namespace mer

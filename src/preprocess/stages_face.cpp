@@ -132,8 +132,8 @@ std::string file_bytes(const std::filesystem::path& file) {
 }
 
 std::unique_ptr<FaceDetector> make_detector(const DetectFaceOptions& o) {
-  if (o.detector == "hog") return std::make_unique<HogFaceDetector>(o.upsample_below, o.min_confidence);
-  if (o.detector == "mmod") return make_mmod_face_detector(o.model, o.upsample_below, o.min_confidence);
+  if (o.detector == "hog") return std::make_unique<HogFaceDetector>(o.upsample_below, o.min_confidence, o.downscale_above);
+  if (o.detector == "mmod") return make_mmod_face_detector(o.model, o.upsample_below, o.min_confidence, o.downscale_above);
   CascadeDetectorParams p;
   p.scale_factor = o.scale_factor;
   p.min_neighbors = o.min_neighbors;
@@ -145,7 +145,7 @@ std::unique_ptr<FaceDetector> make_detector(const DetectFaceOptions& o) {
 
 // A fallback detector by name, with its stock settings.
 std::unique_ptr<FaceDetector> make_fallback(const std::string& name, const DetectFaceOptions& primary) {
-  if (name == "hog_upsampled") return std::make_unique<HogFaceDetector>(1 << 30, primary.min_confidence);
+  if (name == "hog_upsampled") return std::make_unique<HogFaceDetector>(1 << 30, primary.min_confidence);  // every frame
   DetectFaceOptions o;
   o.detector = name;
   o.cascade = name == "haar" ? kHaarFrontalFace : kLbpFrontalFace;
@@ -168,6 +168,7 @@ class DetectFaceStage final : public Stage {
     std::vector<std::pair<std::string, std::string>> opts = {{"frame", o_.frame}, {"detector", o_.detector}};
     if (o_.detector == "hog" || o_.detector == "mmod") {
       opts.insert(opts.end(), {{"upsample_below", std::to_string(o_.upsample_below)},
+                               {"downscale_above", std::to_string(o_.downscale_above)},
                                {"min_confidence", fingerprint_value(o_.min_confidence)}});
     }
     if (o_.detector == "mmod") {
@@ -495,6 +496,9 @@ DetectFaceOptions DetectFaceOptions::from_config(const ConfigNode& node) {
     o.upsample_below = node.get("upsample_below", o.upsample_below);
     MER_CHECK(o.upsample_below >= 0, ConfigError, node.where("upsample_below"), ": '",
               node.key_path("upsample_below"), "' must be >= 0, got ", o.upsample_below);
+    o.downscale_above = node.get("downscale_above", o.downscale_above);
+    MER_CHECK(o.downscale_above >= 0, ConfigError, node.where("downscale_above"), ": '",
+              node.key_path("downscale_above"), "' must be >= 0 (0: never), got ", o.downscale_above);
     // MMOD's scores are margins around 0 (dlib's own threshold), HOG's are calibrated so 0.3 is sound.
     o.min_confidence = node.get("min_confidence", o.detector == "mmod" ? 0.0 : o.min_confidence);
     MER_CHECK(std::isfinite(o.min_confidence), ConfigError, node.where("min_confidence"), ": '",

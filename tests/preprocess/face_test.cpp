@@ -73,6 +73,41 @@ TEST(FaceDetect, FindsOneFaceInPortraits) {
   }
 }
 
+TEST(FaceDetect, DetectionScaleUpsamplesSmallFramesAndShrinksLargeOnes) {
+  EXPECT_DOUBLE_EQ(detection_scale(320, 240, 1000, 0), 2.0);
+  EXPECT_DOUBLE_EQ(detection_scale(320, 240, 0, 0), 1.0);
+  EXPECT_DOUBLE_EQ(detection_scale(2040, 1088, 0, 0), 1.0);
+  EXPECT_DOUBLE_EQ(detection_scale(2040, 1088, 0, 680), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(detection_scale(1088, 2040, 0, 680), 1.0 / 3.0);  // the long side, whichever it is
+  EXPECT_DOUBLE_EQ(detection_scale(640, 480, 0, 680), 1.0);
+}
+
+// SAMM's frames are 2040x1088: a real portrait blown up to that size is found as well on a frame shrunk to
+// 680 px, and the landmarks found on the full frame from either box agree to a few percent of the eyes'
+// distance.
+TEST(FaceDetect, ShrinkingALargeFrameFindsTheSameFaceAndLandmarks) {
+  for (const char* name : {"audrey.jpg", "SeanConnery.jpg", "cage.jpg"}) {
+    SCOPED_TRACE(name);
+    const cv::Mat small = read_media(kMedia + name);
+    cv::Mat image;
+    const double k = 1600.0 / std::max(small.cols, small.rows);
+    cv::resize(small, image, cv::Size(), k, k, cv::INTER_CUBIC);
+    const auto full = HogFaceDetector(0, 0.3, 0).detect_largest(image);
+    const auto shrunk = HogFaceDetector(0, 0.3, 680).detect_largest(image);
+    ASSERT_TRUE(full && shrunk);
+    const double iou = (full->box & shrunk->box).area() / (full->box | shrunk->box).area();
+    // HOG's boxes come in its pyramid's steps (about 1.2x apart), so the two can be a step apart in size;
+    // the landmarks, which alignment uses, are what must agree.
+    EXPECT_GT(iou, 0.7) << "full " << full->box << ", shrunk " << shrunk->box;
+    const auto a = landmarks().detect(image, full->box), b = landmarks().detect(image, shrunk->box);
+    const double eyes = cv::norm(a[36] - a[45]);
+    double mean = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) mean += cv::norm(a[i] - b[i]) / static_cast<double>(a.size());
+    EXPECT_LT(mean, 0.05 * eyes) << "mean landmark distance " << mean << " px, eyes " << eyes << " px apart";
+    RecordProperty(std::string("landmark_shift_over_eye_distance_") + name, detail::concat(mean / eyes));
+  }
+}
+
 TEST(FaceDetect, FindsEveryFaceInAGroupPhotoMostConfidentFirst) {
   const HogFaceDetector detector;
   const auto faces = detector.detect(read_media("face-api/package/demo/sample6.jpg"));

@@ -36,18 +36,26 @@ class FaceDetector {
   std::optional<FaceDetection> detect_largest(const cv::Mat& image) const;
 };
 
+/// The factor a detector resizes a frame by before it scans it: 2 when the long side is under
+/// `upsample_below` (faces under the 80 px window), long side / `downscale_above` when it is over that
+/// (0: never), else 1. Shrinking a large frame costs no precision worth having: HOG's pyramid shrinks it
+/// anyway until the face fits its window, and the boxes are mapped back to the full frame, where the
+/// landmarks are found.
+double detection_scale(int cols, int rows, int upsample_below, int downscale_above);
+
 /// dlib's HOG frontal face detector (Dalal & Triggs 2005; King 2009). Thread-safe: each thread uses its
 /// own copy of the detector internally.
 class HogFaceDetector final : public FaceDetector {
  public:
-  /// `upsample_below`: images whose long side is under this many pixels are upsampled once first
-  /// (small faces); `min_confidence`: detections below are dropped (0.3 is sound on real photos).
-  explicit HogFaceDetector(int upsample_below = 1000, double min_confidence = 0.3);
+  /// `upsample_below`, `downscale_above`: see detection_scale; `min_confidence`: detections below are
+  /// dropped (0.3 is sound on real photos).
+  explicit HogFaceDetector(int upsample_below = 1000, double min_confidence = 0.3, int downscale_above = 0);
   std::vector<FaceDetection> detect(const cv::Mat& image) const override;
 
  private:
   int upsample_below_;
   double min_confidence_;
+  int downscale_above_;
 };
 
 /// Where Debian's opencv-data package puts OpenCV's frontal face cascades.
@@ -96,7 +104,8 @@ class CascadeFaceDetector final : public FaceDetector {
 /// Defined in face_mmod.cpp, the one file that compiles dlib/dnn.h.
 /// Throws IoError naming the file when `model_file` cannot be read or is not that network.
 std::unique_ptr<FaceDetector> make_mmod_face_detector(const std::filesystem::path& model_file,
-                                                      int upsample_below = 1000, double min_confidence = 0.0);
+                                                      int upsample_below = 1000, double min_confidence = 0.0,
+                                                      int downscale_above = 0);
 
 /// dlib's 68-point shape predictor (Kazemi & Sullivan 2014). Loading takes ~1 s; share one instance.
 class LandmarkDetector {
