@@ -7,6 +7,7 @@
 
 #include <mer/core/error.hpp>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/autograd.h>
@@ -16,6 +17,7 @@
 #include <torch/nn/functional/pooling.h>
 
 #include <cmath>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -250,6 +252,31 @@ torch::Tensor conv_relu_bn_maxpool(const torch::Tensor& x, const torch::Tensor& 
                                             c10::IValue(std::vector<std::int64_t>{1})}));
   const auto optional = [](const torch::Tensor& t) { return t.defined() ? c10::optional<torch::Tensor>(t) : c10::nullopt; };
   return ConvReluBnPool::apply(x, weight, optional(bias), optional(bn.weight), optional(bn.bias), bn, g);
+}
+
+torch::Tensor fused_dropout(const torch::Tensor& x, double p, bool training) {
+  MER_CHECK(p >= 0.0 && p <= 1.0, ValueError, "dropout probability must be in [0, 1], got ", p);
+  if (!training || p == 0.0) return x;
+  if (!fused_kernels_take(x)) return torch::dropout(x, p, training);
+  if (p == 1.0) return x * 0;
+  auto mask = torch::empty(x.sizes(), x.options().requires_grad(false));
+  // Keep when a uniform 32-bit draw is below (1 - p) · 2^32: each 64-bit draw serves two elements.
+  const auto threshold = static_cast<std::uint64_t>(std::llround((1.0 - p) * 4294967296.0));
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  float* m = mask.data_ptr<float>();
+  const std::int64_t n = mask.numel();
+  auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
+  {
+    std::lock_guard<std::mutex> lock(gen->mutex_);
+    std::int64_t i = 0;
+    for (; i + 1 < n; i += 2) {
+      const std::uint64_t r = gen->random64();
+      m[i] = (r & 0xffffffffu) < threshold ? scale : 0.0f;
+      m[i + 1] = (r >> 32) < threshold ? scale : 0.0f;
+    }
+    if (i < n) m[i] = (gen->random64() & 0xffffffffu) < threshold ? scale : 0.0f;
+  }
+  return x * mask;
 }
 
 }  // namespace mer

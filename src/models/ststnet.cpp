@@ -87,7 +87,7 @@ torch::Tensor STSTNetImpl::forward(torch::Tensor x) {
     const auto stream = [&](torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
       auto y = torch::relu(conv->forward(x));
       if (bn) y = bn->forward(y);
-      return dropout->forward(F::max_pool2d(y, pool));
+      return fused_dropout(F::max_pool2d(y, pool), dropout->options.p(), is_training());
     };
     y = torch::cat({stream(stream3, bn3), stream(stream5, bn5), stream(stream8, bn8)}, 1);
   }
@@ -125,8 +125,9 @@ torch::Tensor STSTNetImpl::fused_streams(const torch::Tensor& x) {
       at += c;
     }
   }
-  return torch::cat({dropout->forward(y.narrow(1, 0, 3)), dropout->forward(y.narrow(1, 3, 5)),
-                     dropout->forward(y.narrow(1, 8, 8))}, 1);
+  const double p = dropout->options.p();
+  return torch::cat({fused_dropout(y.narrow(1, 0, 3), p, is_training()), fused_dropout(y.narrow(1, 3, 5), p, is_training()),
+                     fused_dropout(y.narrow(1, 8, 8), p, is_training())}, 1);
 }
 
 }  // namespace mer

@@ -9,6 +9,7 @@
 #include <torch/nn.h>
 #include <torch/optim.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct Case {
   std::string name;
   std::int64_t n, cin, h, w, cout, k;
   ConvPoolGeometry g;
+  bool bias = true;
 };
 
 ConvPoolGeometry geometry(std::int64_t pad, std::int64_t pk, std::int64_t ps, std::int64_t pp) {
@@ -31,7 +33,7 @@ const std::vector<Case> kCases = {
     {"ststnet", 11, 3, 28, 28, 16, 3, geometry(2, 3, 3, 1)},
     {"k5_no_padding_non_square", 9, 2, 20, 17, 7, 5, geometry(0, 2, 2, 0)},
     {"overlapping_padded_pool_wide_rows", 3, 4, 12, 40, 5, 3, geometry(1, 3, 2, 1)},
-    {"pointwise", 8, 1, 6, 6, 2, 1, geometry(0, 1, 1, 0)},
+    {"pointwise_without_bias", 8, 1, 6, 6, 2, 1, geometry(0, 1, 1, 0), false},
 };
 
 enum class Norm { kBatchStats, kRunningStats, kNone };
@@ -44,7 +46,7 @@ Result run(const Case& c, Norm norm, bool fused, std::uint64_t seed) {
   torch::manual_seed(seed);
   auto x = torch::randn({c.n, c.cin, c.h, c.w}).requires_grad_(true);
   auto w = (torch::randn({c.cout, c.cin, c.k, c.k}) * 0.5).requires_grad_(true);
-  auto b = (torch::randn({c.cout}) * 0.3).requires_grad_(true);
+  auto b = c.bias ? (torch::randn({c.cout}) * 0.3).requires_grad_(true) : torch::Tensor();
   auto gamma = (torch::rand({c.cout}) + 0.5);
   gamma[0] = -0.7;  // the window's minimum is what batch norm maps highest
   if (c.cout > 2) gamma[2] = 0.0;  // every value maps to beta: max-pool reports the window's first position
@@ -61,7 +63,8 @@ Result run(const Case& c, Norm norm, bool fused, std::uint64_t seed) {
                                       (c.w + 2 * c.g.padding - c.k + 1 + 2 * c.g.pool_padding - c.g.pool_kernel) / c.g.pool_stride + 1});
   const auto out = fused ? conv_relu_bn_maxpool(x, w, b, bn, c.g) : conv_relu_bn_maxpool_reference(x, w, b, bn, c.g);
   (out * upstream).sum().backward();
-  Result r{out.detach(), x.grad(), w.grad(), b.grad(), gamma.grad(), beta.grad(), bn.running_mean, bn.running_var};
+  Result r{out.detach(), x.grad(), w.grad(), b.defined() ? b.grad() : torch::Tensor(), gamma.grad(), beta.grad(),
+           bn.running_mean, bn.running_var};
   return r;
 }
 
@@ -131,6 +134,34 @@ TEST(FusedConvPool, BadShapesAreNamed) {
   EXPECT_THROW(conv_relu_bn_maxpool(x, torch::randn({4, 3, 3, 3}), torch::Tensor(), BatchNormState{},
                                     geometry(1, 2, 2, 2)),
                std::exception);  // pool padding above half the kernel
+}
+
+TEST(FusedDropout, KeepsOneMinusPScaledAndIsReproducible) {
+  const auto x = torch::ones({1000, 1000});
+  for (const double p : {0.1, 0.5, 0.8}) {
+    torch::manual_seed(4);
+    const auto y = fused_dropout(x, p, true);
+    const double kept = y.ne(0).to(torch::kDouble).mean().item<double>();
+    // 10^6 Bernoulli draws: the kept fraction is within 5 standard deviations of 1 - p.
+    EXPECT_NEAR(kept, 1 - p, 5 * std::sqrt(p * (1 - p) / 1e6)) << "p " << p;
+    EXPECT_TRUE(torch::allclose(y.masked_select(y.ne(0)), torch::full({1}, 1 / (1 - p)))) << "p " << p;
+    torch::manual_seed(4);
+    EXPECT_TRUE(torch::equal(fused_dropout(x, p, true), y)) << "the same seed draws the same mask";
+  }
+  EXPECT_TRUE(torch::equal(fused_dropout(x, 0.5, false), x));  // identity outside training
+  EXPECT_TRUE(torch::equal(fused_dropout(x, 0.0, true), x));
+  EXPECT_EQ(fused_dropout(x, 1.0, true).abs().sum().item<double>(), 0.0);
+  EXPECT_THROW(fused_dropout(x, 1.5, true), std::exception);
+}
+
+TEST(FusedDropout, GradientIsTheMaskAndOtherDtypesUseLibTorch) {
+  torch::manual_seed(9);
+  const auto x = torch::randn({64, 16}).requires_grad_(true);
+  const auto y = fused_dropout(x, 0.5, true);
+  y.sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), y.detach() / x.detach()));
+  const auto d = torch::ones({4, 4}, torch::kDouble);
+  EXPECT_EQ(fused_dropout(d, 0.5, true).scalar_type(), torch::kDouble);
 }
 
 // STSTNet's fused streams against its op-by-op streams: same weights, same dropout masks (the seed is set

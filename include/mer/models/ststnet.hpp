@@ -58,7 +58,7 @@ class STSTNetImpl : public ImageClassifier {
   STSTNetOptions options_;
   torch::nn::Conv2d stream3{nullptr}, stream5{nullptr}, stream8{nullptr};
   torch::nn::BatchNorm2d bn3{nullptr}, bn5{nullptr}, bn8{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Dropout dropout{nullptr};  // holds p and shows in the printed model; masks from fused_dropout
   torch::nn::Linear fc{nullptr};
 };
 TORCH_MODULE(STSTNet);
