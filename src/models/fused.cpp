@@ -61,6 +61,32 @@ void check(const torch::Tensor& x, const torch::Tensor& weight, const torch::Ten
             "x", weight.size(2), " conv with padding ", g.padding, " and a ", g.pool_kernel, "x", g.pool_kernel, " pool");
 }
 
+// xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number generators", 2018), its state
+// filled from a 64-bit seed by splitmix64 as the authors recommend.
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(std::uint64_t seed) {
+    for (auto& w : s_) {
+      seed += 0x9e3779b97f4a7c15ull;
+      std::uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      w = z ^ (z >> 31);
+    }
+  }
+  std::uint64_t operator()() {
+    const std::uint64_t out = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
+    s_[2] ^= s_[0], s_[3] ^= s_[1], s_[1] ^= s_[2], s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return out;
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t s_[4];
+};
+
 const float* data_or_null(const torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
 
 class ConvReluBnPool : public torch::autograd::Function<ConvReluBnPool> {
@@ -260,22 +286,27 @@ torch::Tensor fused_dropout(const torch::Tensor& x, double p, bool training) {
   if (!fused_kernels_take(x)) return torch::dropout(x, p, training);
   if (p == 1.0) return x * 0;
   auto mask = torch::empty(x.sizes(), x.options().requires_grad(false));
-  // Keep when a uniform 32-bit draw is below (1 - p) · 2^32: each 64-bit draw serves two elements.
+  // Keep when a uniform 32-bit draw is below (1 - p) · 2^32. The draws come from xoshiro256** (Blackman &
+  // Vigna 2018) seeded by one 64-bit draw of LibTorch's generator per call: a call into LibTorch's
+  // mt19937 per element cost as much as the rest of the training step's element-wise work.
   const auto threshold = static_cast<std::uint64_t>(std::llround((1.0 - p) * 4294967296.0));
   const float scale = static_cast<float>(1.0 / (1.0 - p));
+  std::uint64_t seed = 0;
+  {
+    auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
+    std::lock_guard<std::mutex> lock(gen->mutex_);
+    seed = gen->random64();
+  }
+  Xoshiro256 rng(seed);
   float* m = mask.data_ptr<float>();
   const std::int64_t n = mask.numel();
-  auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
-  {
-    std::lock_guard<std::mutex> lock(gen->mutex_);
-    std::int64_t i = 0;
-    for (; i + 1 < n; i += 2) {
-      const std::uint64_t r = gen->random64();
-      m[i] = (r & 0xffffffffu) < threshold ? scale : 0.0f;
-      m[i + 1] = (r >> 32) < threshold ? scale : 0.0f;
-    }
-    if (i < n) m[i] = (gen->random64() & 0xffffffffu) < threshold ? scale : 0.0f;
+  std::int64_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    const std::uint64_t r = rng();
+    m[i] = (r & 0xffffffffu) < threshold ? scale : 0.0f;
+    m[i + 1] = (r >> 32) < threshold ? scale : 0.0f;
   }
+  if (i < n) m[i] = (rng() & 0xffffffffu) < threshold ? scale : 0.0f;
   return x * mask;
 }
 

@@ -145,8 +145,16 @@ TEST(FusedDropout, KeepsOneMinusPScaledAndIsReproducible) {
     // 10^6 Bernoulli draws: the kept fraction is within 5 standard deviations of 1 - p.
     EXPECT_NEAR(kept, 1 - p, 5 * std::sqrt(p * (1 - p) / 1e6)) << "p " << p;
     EXPECT_TRUE(torch::allclose(y.masked_select(y.ne(0)), torch::full({1}, 1 / (1 - p)))) << "p " << p;
+    // Neighbours (the two halves of one 64-bit draw) and rows are independent: both kept at (1 - p)^2.
+    const auto kept_mask = y.ne(0).to(torch::kDouble);
+    const double pairs = (kept_mask.narrow(1, 0, 999) * kept_mask.narrow(1, 1, 999)).mean().item<double>();
+    const double rows = (kept_mask.narrow(0, 0, 999) * kept_mask.narrow(0, 1, 999)).mean().item<double>();
+    const double q = (1 - p) * (1 - p);
+    EXPECT_NEAR(pairs, q, 5 * std::sqrt(q * (1 - q) / 999e3)) << "p " << p;
+    EXPECT_NEAR(rows, q, 5 * std::sqrt(q * (1 - q) / 999e3)) << "p " << p;
     torch::manual_seed(4);
     EXPECT_TRUE(torch::equal(fused_dropout(x, p, true), y)) << "the same seed draws the same mask";
+    EXPECT_FALSE(torch::equal(fused_dropout(x, p, true), y)) << "the next call draws a new mask";
   }
   EXPECT_TRUE(torch::equal(fused_dropout(x, 0.5, false), x));  // identity outside training
   EXPECT_TRUE(torch::equal(fused_dropout(x, 0.0, true), x));

@@ -38,10 +38,11 @@ torch::Tensor conv_relu_bn_maxpool(const torch::Tensor& x, const torch::Tensor& 
                                    const BatchNormState& bn, const ConvPoolGeometry& geometry, bool fused = true);
 
 /// Dropout (inverted: kept values scaled by 1 / (1 - p)); identity outside training or at p = 0. On
-/// tensors the fused kernels take, the mask is drawn 32 bits per element from LibTorch's default CPU
-/// generator (seeded by torch::manual_seed, as torch::dropout's is) and built in one pass; LibTorch's own
-/// spends a 64-bit draw, a conversion to double and two more passes per element, a sixth of STSTNet's
-/// training step. Same distribution, different stream: the masks differ from torch::dropout's.
+/// tensors the fused kernels take, the mask is built in one pass from xoshiro256** seeded by one draw of
+/// LibTorch's default CPU generator (so torch::manual_seed makes it reproducible, as it does
+/// torch::dropout); LibTorch's own draws from its mt19937 per element and converts to double, which cost
+/// a sixth of STSTNet's fused training step. Same distribution, different stream: the masks differ from
+/// torch::dropout's.
 torch::Tensor fused_dropout(const torch::Tensor& x, double p, bool training);
 
 /// The same with LibTorch's ops one by one.
