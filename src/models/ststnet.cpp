@@ -87,17 +87,20 @@ torch::Tensor STSTNetImpl::forward(torch::Tensor x) {
     const auto stream = [&](torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
       auto y = torch::relu(conv->forward(x));
       if (bn) y = bn->forward(y);
-      return fused_dropout(F::max_pool2d(y, pool), dropout->options.p(), is_training());
+      return F::max_pool2d(y, pool);
     };
     y = torch::cat({stream(stream3, bn3), stream(stream5, bn5), stream(stream8, bn8)}, 1);
   }
+  // Each stream's pooled maps get dropout; one call on the concatenation is the same (element-wise, iid)
+  // and draws the same mask on both paths.
+  y = fused_dropout(y, dropout->options.p(), is_training());
   y = F::avg_pool2d(y, F::AvgPool2dFuncOptions(2).stride(2));
   return fc->forward(y.flatten(1));
 }
 
 // The three streams share their input and geometry, so they run as one fused conv → ReLU → BN → pool of
-// 16 channels (the parameters concatenated; autograd splits the gradients back), then each stream's slice
-// gets its own dropout call as above, so the masks are drawn exactly as the op-by-op path draws them.
+// 16 channels (the parameters concatenated; autograd splits the gradients back), in the op-by-op path's
+// channel order.
 torch::Tensor STSTNetImpl::fused_streams(const torch::Tensor& x) {
   const auto cat = [](std::initializer_list<torch::Tensor> parts) { return torch::cat(std::vector<torch::Tensor>(parts)); };
   BatchNormState bn;
@@ -125,9 +128,7 @@ torch::Tensor STSTNetImpl::fused_streams(const torch::Tensor& x) {
       at += c;
     }
   }
-  const double p = dropout->options.p();
-  return torch::cat({fused_dropout(y.narrow(1, 0, 3), p, is_training()), fused_dropout(y.narrow(1, 3, 5), p, is_training()),
-                     fused_dropout(y.narrow(1, 8, 8), p, is_training())}, 1);
+  return y;
 }
 
 }  // namespace mer

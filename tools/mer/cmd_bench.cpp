@@ -140,10 +140,23 @@ void bench_train(const TrainBenchArgs& a) {
   std::printf("\nwhere a fold's time goes (LibTorch ops, outermost calls, forward and backward):\n");
   std::printf("%-44s %10s %10s %7s\n", "op", "s/fold", "calls/fold", "share");
   double in_ops = 0;
+  // "autograd::engine::evaluate_function: torch::autograd::CppNode<mer::(anonymous namespace)::Foo>" reads
+  // better as "backward: Foo".
+  const auto short_name = [](std::string name) {
+    const std::string backward = "autograd::engine::evaluate_function: ";
+    if (name.rfind(backward, 0) != 0) return name;
+    name = name.substr(backward.size());
+    const auto node = name.find("CppNode<");
+    if (node != std::string::npos) {
+      name = name.substr(node + 8, name.rfind('>') - node - 8);
+      if (const auto colons = name.rfind("::"); colons != std::string::npos) name = name.substr(colons + 2);
+    }
+    return "backward: " + name;
+  };
   for (std::size_t i = 0; i < ops.size(); ++i) {
     in_ops += ops[i].seconds;
     if (i < 20)
-      std::printf("%-44s %10.3f %10.0f %6.1f%%\n", ops[i].op.substr(0, 44).c_str(), ops[i].seconds / folds,
+      std::printf("%-44s %10.3f %10.0f %6.1f%%\n", short_name(ops[i].op).substr(0, 44).c_str(), ops[i].seconds / folds,
                   static_cast<double>(ops[i].calls) / folds, 100.0 * ops[i].seconds / total_s);
   }
   std::printf("%-44s %10.3f %10s %6.1f%%\n", "(outside LibTorch ops)", (total_s - in_ops) / folds, "",
