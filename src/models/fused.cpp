@@ -87,6 +87,17 @@ class Xoshiro256 {
   std::uint64_t s_[4];
 };
 
+kernels::ConvPoolShape kernel_shape(const torch::Tensor& x, const torch::Tensor& weight, const ConvPoolGeometry& g) {
+  kernels::ConvPoolShape s;
+  s.n = static_cast<int>(x.size(0)), s.cin = static_cast<int>(x.size(1));
+  s.h = static_cast<int>(x.size(2)), s.w = static_cast<int>(x.size(3));
+  s.cout = static_cast<int>(weight.size(0)), s.k = static_cast<int>(weight.size(2));
+  s.pad = static_cast<int>(g.padding);
+  s.pool_k = static_cast<int>(g.pool_kernel), s.pool_s = static_cast<int>(g.pool_stride);
+  s.pool_pad = static_cast<int>(g.pool_padding);
+  return s;
+}
+
 const float* data_or_null(const torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
 
 class ConvReluBnPool : public torch::autograd::Function<ConvReluBnPool> {
@@ -101,13 +112,7 @@ class ConvReluBnPool : public torch::autograd::Function<ConvReluBnPool> {
     x = x.contiguous();
     weight = weight.contiguous();
     if (bias.defined()) bias = bias.contiguous();
-    kernels::ConvPoolShape s;
-    s.n = static_cast<int>(x.size(0)), s.cin = static_cast<int>(x.size(1));
-    s.h = static_cast<int>(x.size(2)), s.w = static_cast<int>(x.size(3));
-    s.cout = static_cast<int>(weight.size(0)), s.k = static_cast<int>(weight.size(2));
-    s.pad = static_cast<int>(g.padding);
-    s.pool_k = static_cast<int>(g.pool_kernel), s.pool_s = static_cast<int>(g.pool_stride);
-    s.pool_pad = static_cast<int>(g.pool_padding);
+    const auto s = kernel_shape(x, weight, g);
     const bool norm = gamma.defined(), batch_stats = norm && bn.training;
     const double count = static_cast<double>(s.n) * s.ho() * s.wo();
     MER_CHECK(!batch_stats || count > 1, ValueError,
@@ -183,12 +188,9 @@ class ConvReluBnPool : public torch::autograd::Function<ConvReluBnPool> {
     const auto mean = ctx->saved_data["mean"].toTensor(), invstd = ctx->saved_data["invstd"].toTensor();
     const bool batch_stats = ctx->saved_data["batch_stats"].toBool(), norm = gamma.defined();
     const auto geometry = ctx->saved_data["geometry"].toIntVector();
-    kernels::ConvPoolShape s;
-    s.n = static_cast<int>(x.size(0)), s.cin = static_cast<int>(x.size(1));
-    s.h = static_cast<int>(x.size(2)), s.w = static_cast<int>(x.size(3));
-    s.cout = static_cast<int>(weight.size(0)), s.k = static_cast<int>(weight.size(2));
-    s.pad = static_cast<int>(geometry[0]), s.pool_k = static_cast<int>(geometry[1]);
-    s.pool_s = static_cast<int>(geometry[2]), s.pool_pad = static_cast<int>(geometry[3]);
+    ConvPoolGeometry g;
+    g.padding = geometry[0], g.pool_kernel = geometry[1], g.pool_stride = geometry[2], g.pool_padding = geometry[3];
+    const auto s = kernel_shape(x, weight, g);
     const auto grad = grad_out[0].contiguous();
 
     // Batch norm's own gradients, and how much of the pooled gradient reaches each ReLU output.

@@ -1013,7 +1013,9 @@ std::vector<OpTime> profile_ops(const std::function<void()>& work) {
 }
 
 double measure_gemm_gflops(int threads) {
-  torch::set_num_threads(std::max(1, threads));
+  RunContext ctx;
+  ctx.threads = std::max(1, threads);
+  set_threads(ctx);  // OpenBLAS's own pool too: left at its default, a 1-thread peak was measured on every core
   torch::NoGradGuard no_grad;
   const std::int64_t n = 1024;
   const auto a = torch::randn({n, n}), b = torch::randn({n, n});
