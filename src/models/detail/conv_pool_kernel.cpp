@@ -30,11 +30,11 @@ MER_INLINE vf load(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-MER_INLINE void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+MER_INLINE void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof v); }
 // A broadcast. GCC 12 turns a braced list of one value (or a loop over lanes) into sixteen masked moves;
 // this costs one scalar add instead.
 MER_INLINE vf splat(float f) { return vf{} + f; }
-MER_INLINE float hsum(vf v) {
+MER_INLINE float hsum(const vf& v) {
   float s = 0.0f;
   for (int i = 0; i < V; ++i) s += v[i];
   return s;
@@ -68,7 +68,7 @@ MER_INLINE float* zeroed_sums(std::size_t n) {
   std::fill(p, p + n * V, 0.0f);
   return p;
 }
-MER_INLINE void accumulate(float* sums, std::size_t i, vf v) { store(sums + i * V, load(sums + i * V) + v); }
+MER_INLINE void accumulate(float* sums, std::size_t i, const vf& v) { store(sums + i * V, load(sums + i * V) + v); }
 MER_INLINE float total(const float* sums, std::size_t i) { return hsum(load(sums + i * V)); }
 
 MER_INLINE void pad_input(const ConvPoolShape& s, const Layout& l, const float* x, float* xp) {
