@@ -1,6 +1,6 @@
 // See conv_pool_kernel.hpp. Loops are written on 16-float vectors (GCC/Clang vector extensions), so one
 // source serves AVX-512 (one register), AVX2 (two) and SSE (four); on x86-64 with GCC the entry points
-// points are cloned for x86-64-v4 and -v3 and the loader picks the best the CPU has.
+// are cloned for x86-64-v4 and -v3 and the loader picks the best the CPU has.
 #include "conv_pool_kernel.hpp"
 
 #include <algorithm>
