@@ -264,11 +264,11 @@ bool fused_kernels_take(const torch::Tensor& x) {
 }
 
 torch::Tensor conv_relu_bn_maxpool(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                   const BatchNormState& bn, const ConvPoolGeometry& g, bool fused) {
+                                   const BatchNormState& bn, const ConvPoolGeometry& g) {
   const auto cpu_float = [](const torch::Tensor& t) {
     return !t.defined() || (t.device().is_cpu() && t.scalar_type() == torch::kFloat);
   };
-  const bool fits = fused && fused_kernels_take(x) && cpu_float(weight) && cpu_float(bias) &&
+  const bool fits = fused_kernels_take(x) && cpu_float(weight) && cpu_float(bias) &&
                     cpu_float(bn.weight) && cpu_float(bn.bias) && x.numel() > 0;
   if (!fits) return conv_relu_bn_maxpool_reference(x, weight, bias, bn, g);
   check(x, weight, bias, bn, g);

@@ -13,11 +13,15 @@ namespace mer {
 
 namespace {
 
-// Side of the pooled map that feeds the linear layer: conv 3×3 pad 2 (S → S+2), max-pool 3/3 pad 1
-// (floor((S+2 + 2 - 3) / 3) + 1), average-pool 2/2 (floor(·/2)). 28 → 30 → 10 → 5.
+// Every stream: conv 3×3 with padding 2, then max-pool 3/3 with padding 1 (the authors' code).
+constexpr std::int64_t kKernel = 3;
+constexpr ConvPoolGeometry kStream{2, 3, 3, 1};
+
+// Side of the pooled map that feeds the linear layer: conv (S → S+2), max-pool (floor((S+2 + 2 - 3) / 3)
+// + 1), average-pool 2/2 (floor(·/2)). 28 → 30 → 10 → 5.
 std::int64_t pooled_side(std::int64_t size) {
-  const std::int64_t conv = size + 2;
-  const std::int64_t max_pooled = (conv + 2 * 1 - 3) / 3 + 1;
+  const std::int64_t conv = size + 2 * kStream.padding - kKernel + 1;
+  const std::int64_t max_pooled = (conv + 2 * kStream.pool_padding - kStream.pool_kernel) / kStream.pool_stride + 1;
   return max_pooled / 2;
 }
 
@@ -54,7 +58,7 @@ STSTNetImpl::STSTNetImpl(const STSTNetOptions& options) : options_(options) {
             options.dropout());
 
   const auto conv = [&](std::int64_t filters) {
-    return torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels(), filters, 3).padding(2));
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels(), filters, kKernel).padding(kStream.padding));
   };
   stream3 = register_module("stream3", conv(3));
   stream5 = register_module("stream5", conv(5));
@@ -79,7 +83,7 @@ torch::Tensor STSTNetImpl::forward(torch::Tensor x) {
   MER_CHECK(x.is_floating_point(), ValueError, "STSTNet expects a floating-point input, got ", x.scalar_type());
 
   namespace F = torch::nn::functional;
-  const auto pool = F::MaxPool2dFuncOptions(3).stride(3).padding(1);
+  const auto pool = F::MaxPool2dFuncOptions(kStream.pool_kernel).stride(kStream.pool_stride).padding(kStream.pool_padding);
   torch::Tensor y;
   if (options_.fused() && fused_kernels_take(x)) {
     y = fused_streams(x);
@@ -113,10 +117,8 @@ torch::Tensor STSTNetImpl::fused_streams(const torch::Tensor& x) {
     bn.momentum = bn3->options.momentum().value_or(0.1);
     bn.eps = bn3->options.eps();
   }
-  ConvPoolGeometry geometry;
-  geometry.padding = 2, geometry.pool_kernel = 3, geometry.pool_stride = 3, geometry.pool_padding = 1;
   const auto y = conv_relu_bn_maxpool(x, cat({stream3->weight, stream5->weight, stream8->weight}),
-                                      cat({stream3->bias, stream5->bias, stream8->bias}), bn, geometry);
+                                      cat({stream3->bias, stream5->bias, stream8->bias}), bn, kStream);
   if (bn3 && bn.training) {  // what BatchNorm2d::forward does to its buffers
     torch::NoGradGuard no_grad;
     std::int64_t at = 0;

@@ -32,10 +32,9 @@ bool fused_kernels_take(const torch::Tensor& x);
 
 /// max_pool2d(batch_norm(relu(conv2d(x, weight, bias)))), [N, Cin, H, W] → [N, Cout, H', W'], in one
 /// pass forward and one backward. Inputs the fused kernel takes (fused_kernels_take, float32 parameters)
-/// go through it; anything else (and `fused` false) through conv_relu_bn_maxpool_reference. `bias` may be
-/// undefined.
+/// go through it; anything else through conv_relu_bn_maxpool_reference. `bias` may be undefined.
 torch::Tensor conv_relu_bn_maxpool(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                   const BatchNormState& bn, const ConvPoolGeometry& geometry, bool fused = true);
+                                   const BatchNormState& bn, const ConvPoolGeometry& geometry);
 
 /// Dropout (inverted: kept values scaled by 1 / (1 - p)); identity outside training or at p = 0. On
 /// tensors the fused kernels take, the mask is built in one pass from xoshiro256** seeded by one draw of
