@@ -57,6 +57,13 @@ double detection_scale(int cols, int rows, int upsample_below, int downscale_abo
   return 1.0;
 }
 
+double resize_for_detection(const cv::Mat& image, cv::Mat& out, int upsample_below, int downscale_above) {
+  const double scale = detection_scale(image.cols, image.rows, upsample_below, downscale_above);
+  if (scale == 1.0) out = image;
+  else cv::resize(image, out, cv::Size(), scale, scale, scale > 1 ? cv::INTER_LINEAR : cv::INTER_AREA);
+  return scale;
+}
+
 HogFaceDetector::HogFaceDetector(int upsample_below, double min_confidence, int downscale_above)
     : upsample_below_(upsample_below), min_confidence_(min_confidence), downscale_above_(downscale_above) {
   MER_CHECK(upsample_below >= 0, ValueError, "HogFaceDetector: upsample_below must be >= 0, got ", upsample_below);
@@ -69,11 +76,11 @@ std::vector<FaceDetection> HogFaceDetector::detect(const cv::Mat& image) const {
   const cv::Mat gray = to_gray8(image, "HogFaceDetector::detect");
   // dlib's HOG window is 80x80: faces smaller than that are found only after upsampling, which is what
   // dlib's own examples do for typical photos; very large frames are shrunk (detection_scale).
-  const double scale = detection_scale(gray.cols, gray.rows, upsample_below_, downscale_above_);
   std::vector<dlib::rect_detection> dets;
+  double scale = 1.0;
   try {
-    cv::Mat input = gray;
-    if (scale != 1.0) cv::resize(gray, input, cv::Size(), scale, scale, scale > 1 ? cv::INTER_LINEAR : cv::INTER_AREA);
+    cv::Mat input;
+    scale = resize_for_detection(gray, input, upsample_below_, downscale_above_);
     const dlib::cv_image<unsigned char> img(input);
     // Asking dlib for detections down to min_confidence (its adjust_threshold) rather than 0 lets a
     // caller lower the bar below dlib's default, too.

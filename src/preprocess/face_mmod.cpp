@@ -44,6 +44,8 @@ class MmodFaceDetector final : public FaceDetector {
         pool_([this] { return std::make_unique<MmodFaceNet>(*prototype_); }) {
     MER_CHECK(upsample_below >= 0, ValueError, "MMOD face detector: upsample_below must be >= 0, got ",
               upsample_below);
+    MER_CHECK(downscale_above >= 0, ValueError, "MMOD face detector: downscale_above must be >= 0, got ",
+              downscale_above);
     MER_CHECK(std::isfinite(min_confidence), ValueError, "MMOD face detector: min_confidence must be finite, got ",
               min_confidence);
     std::ifstream in(file_, std::ios::binary);
@@ -74,8 +76,7 @@ class MmodFaceDetector final : public FaceDetector {
     }
     // The network's smallest face is about 80 px, like the HOG window: small frames are upsampled, very
     // large ones shrunk (detection_scale).
-    const double scale = detection_scale(rgb.cols, rgb.rows, upsample_below_, downscale_above_);
-    if (scale != 1.0) cv::resize(rgb, rgb, cv::Size(), scale, scale, scale > 1 ? cv::INTER_LINEAR : cv::INTER_AREA);
+    const double scale = resize_for_detection(rgb, rgb, upsample_below_, downscale_above_);
     std::vector<dlib::mmod_rect> dets;
     try {
       dlib::matrix<dlib::rgb_pixel> img;

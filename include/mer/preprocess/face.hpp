@@ -42,6 +42,9 @@ class FaceDetector {
 /// anyway until the face fits its window, and the boxes are mapped back to the full frame, where the
 /// landmarks are found.
 double detection_scale(int cols, int rows, int upsample_below, int downscale_above);
+/// `image` resized by detection_scale (linear up, area averaging down) into `out` (`image` itself at 1);
+/// returns the factor, which the detector's boxes are divided by.
+double resize_for_detection(const cv::Mat& image, cv::Mat& out, int upsample_below, int downscale_above);
 
 /// dlib's HOG frontal face detector (Dalal & Triggs 2005; King 2009). Thread-safe: each thread uses its
 /// own copy of the detector internally.
