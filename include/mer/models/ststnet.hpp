@@ -36,7 +36,8 @@ struct STSTNetOptions {
   /// Dropout probability after pooling.
   TORCH_ARG(double, dropout) = 0.5;
   /// Float32 CPU inputs run the three streams' conv → ReLU → BN → max-pool as one fused op
-  /// (models/fused.hpp), same results to float rounding, ~3x faster training; false: LibTorch's ops one by one.
+  /// (models/fused.hpp): same results to float rounding, 2.7x faster training on one core (docs/benchmarks.md);
+  /// false: LibTorch's ops one by one.
   TORCH_ARG(bool, fused) = true;
 
  public:  // TORCH_ARG leaves the access at private.
